@@ -1,0 +1,90 @@
+// The `traceless` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands.ts';
+import { ConfigError } from '../server/config-load.ts';
+import { UsageError } from './usage-error.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+function buildProgram(): Command {
+  const program = new Command('traceless')
+    .description('Real-time IVR engine that answers calls itself and keeps nothing.')
+    .version(packageJson.version, '-v, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run the production server from a configuration file')
+    .requiredOption('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option('--unsafe-debug', 'allow inspector, heap-snapshot and report flags (never in production)', false)
+    .action(async (options: { config: string; unsafeDebug: boolean }) => commands.start(options));
+
+  program
+    .command('demo')
+    .description('run the parking-ticket line with its own database and test payment gateway')
+    .option('-c, --config <file>', 'point the demo app at a real database and gateway instead')
+    .option('--sip-port <port>', 'SIP UDP and TCP port on 127.0.0.1', parsePort, 5060)
+    .option('--admin-port <port>', 'admin HTTP port on 127.0.0.1', parsePort, 9090)
+    .action(async (options: { config?: string; sipPort: number; adminPort: number }) => commands.demo(options));
+
+  program
+    .command('validate')
+    .description('check a flow (YAML or TypeScript): schema, prompts, and the static secret check')
+    .argument('<flow>', 'flow file')
+    .action(async (flow: string) => commands.validate(flow));
+
+  program
+    .command('simulate')
+    .description('run a flow against a scripted caller, offline, and print the transcript')
+    .argument('<flow>', 'flow file')
+    .requiredOption('-k, --keys <keys>', 'key presses, comma-separated per prompt, e.g. "1,12345678#"')
+    .option('--hangup-after <n>', 'hang up after the n-th prompt', parsePositive)
+    .action(async (flow: string, options: { keys: string; hangupAfter?: number }) => commands.simulate(flow, options));
+
+  return program;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`not a port number: ${value}`);
+  return port;
+}
+
+function parsePositive(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`not a positive whole number: ${value}`);
+  return count;
+}
+
+/** Runs the CLI and returns the exit code (the process exits with it). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end with code 0 through the same path as usage errors.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.describe()}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`traceless: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`traceless: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+

@@ -1,0 +1,230 @@
+// The one configuration file, as a zod schema. Every key is documented in docs/configuration.md.
+// Secrets (keys, passwords, tokens) are never inline: they are references to a file or an
+// environment variable, resolved at start by config-load.ts.
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+const portOrZero = z.number().int().min(0).max(65535);
+const host = z.string().min(1).max(255);
+
+/** A secret value's location: `{ file: path }` or `{ env: NAME }`. Inline strings are refused. */
+export const secretRef = z.union(
+  [
+    z.object({ file: z.string().min(1) }).strict(),
+    z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') }).strict(),
+  ],
+  { error: 'must be { file: <path> } or { env: <NAME> }; secrets are never written inline' },
+);
+
+/** TLS material for a client connection (database, HTTPS backend, payment gateway). */
+const clientTls = z
+  .object({
+    caFile: z.string().min(1),
+    certFile: z.string().min(1).optional(),
+    key: secretRef.optional(),
+    serverName: host.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+  .strict();
+
+const sipListener = z
+  .object({
+    transport: z.enum(['udp', 'tcp', 'tls']),
+    address: host.default('0.0.0.0'),
+    port: portOrZero,
+    tls: z
+      .object({
+        certFile: z.string().min(1),
+        key: secretRef,
+        caFile: z.string().min(1).optional(),
+        requireClientCert: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((listener, ctx) => {
+    if (listener.transport === 'tls' && !listener.tls) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'a tls listener needs certFile and key' });
+    }
+    if (listener.transport !== 'tls' && listener.tls) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls settings on a ${listener.transport} listener` });
+    }
+    if (listener.tls?.requireClientCert && !listener.tls.caFile) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'caFile'], message: 'requireClientCert needs caFile' });
+    }
+  });
+
+const sip = z
+  .object({
+    listeners: z.array(sipListener).min(1).max(16),
+    /** Peers (IP or CIDR) allowed to send INVITEs without digest authentication. */
+    trustedPeers: z.array(z.string().min(1)).max(1024).default([]),
+    auth: z
+      .object({
+        realm: host,
+        users: z.array(z.object({ username: z.string().min(1).max(64), password: secretRef }).strict()).max(1000),
+        algorithms: z.array(z.enum(['SHA-256', 'MD5'])).min(1).default(['SHA-256', 'MD5']),
+      })
+      .strict()
+      .optional(),
+    invitesPerSecondPerSource: z.number().positive().max(10000).default(20),
+    maxConnections: z.number().int().min(1).max(100000).default(2000),
+    idleTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
+    sessionTimerSeconds: z.number().int().min(90).max(86400).default(1800),
+  })
+  .strict();
+
+const media = z
+  .object({
+    /** Address the RTP sockets bind to. */
+    address: host.default('0.0.0.0'),
+    /** Address written in the SDP answer (the one peers send RTP to). */
+    advertiseAddress: host.optional(),
+    portRange: z
+      .object({ min: port, max: port })
+      .strict()
+      .refine((range) => range.min % 2 === 0 && range.max > range.min, {
+        message: 'min must be even and max above min',
+      })
+      .default({ min: 20000, max: 29999 }),
+    srtp: z.enum(['required', 'when-tls', 'optional', 'off']).default('when-tls'),
+    inactivitySeconds: z.number().int().min(5).max(3600).default(30),
+    inbandDtmf: z.boolean().default(true),
+  })
+  .strict();
+
+const operation = z
+  .object({
+    sql: z.string().min(1).max(10000),
+    /** Columns that come back into the cell's arena as Secrets, never as strings. */
+    sensitiveColumns: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const postgresBackend = z
+  .object({
+    type: z.literal('postgres'),
+    host,
+    port: port.default(5432),
+    database: z.string().min(1),
+    user: z.string().min(1),
+    password: secretRef.optional(),
+    tls: clientTls,
+    poolSize: z.number().int().min(1).max(100).default(4),
+    connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
+    queryTimeoutMs: z.number().int().min(100).max(60000).default(2000),
+    operations: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/i), operation),
+  })
+  .strict();
+
+const httpsBackend = z
+  .object({
+    type: z.literal('https'),
+    baseUrl: z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL'),
+    allowedHosts: z.array(host).min(1),
+    tls: clientTls,
+    timeoutMs: z.number().int().min(100).max(60000).default(3000),
+  })
+  .strict();
+
+const payment = z
+  .object({
+    type: z.literal('https-gateway'),
+    baseUrl: z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL'),
+    tls: clientTls,
+    timeoutMs: z.number().int().min(100).max(60000).default(8000),
+  })
+  .strict();
+
+const application = z
+  .object({
+    /** A TypeScript (.ts) or YAML (.yaml/.yml) flow, relative to the config file. */
+    flow: z.string().min(1),
+    languages: z.array(z.enum(['en-US', 'es-US'])).min(1).default(['en-US']),
+    agentUri: z.string().regex(/^sips?:/, 'a sip: or sips: URI'),
+    backends: z.array(z.string()).default([]),
+    payment: z.boolean().default(false),
+  })
+  .strict();
+
+const admin = z
+  .object({
+    address: host.default('127.0.0.1'),
+    port: portOrZero.default(9090),
+    token: secretRef.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    sip,
+    media: media.default(media.parse({})),
+    cells: z
+      .object({
+        max: z.number().int().min(1).max(10000).default(100),
+        arenaBytes: z.number().int().min(256).max(1 << 20).default(4096),
+      })
+      .strict()
+      .default({ max: 100, arenaBytes: 4096 }),
+    /** Dialled number (Request-URI user part) → application name; "*" matches any number. */
+    numbers: z.record(z.string().regex(/^(\*|\+?[0-9]{1,20})$/, 'digits, optional +, or *'), z.string()),
+    applications: z.record(z.string(), application),
+    backends: z.record(z.string(), z.discriminatedUnion('type', [postgresBackend, httpsBackend])).default({}),
+    payment: payment.optional(),
+    admin: admin.default({ address: '127.0.0.1', port: 9090 }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        callerNumber: z.enum(['last4', 'hash']).default('last4'),
+      })
+      .strict()
+      .default({ level: 'info', callerNumber: 'last4' }),
+    drainSeconds: z.number().int().min(0).max(3600).default(30),
+    /** Development only: allow plaintext or unverified backend connections. Loud in logs and health. */
+    insecureDevelopment: z.boolean().default(false),
+  })
+  .strict();
+
+export type TracelessConfig = z.infer<typeof configSchema>;
+export type SecretRef = z.infer<typeof secretRef>;
+
+interface LooseConfig {
+  numbers?: Record<string, unknown>;
+  applications?: Record<string, { backends?: unknown; payment?: unknown } | undefined>;
+  backends?: Record<string, unknown>;
+  payment?: unknown;
+  admin?: { address?: unknown; token?: unknown };
+}
+
+/**
+ * Checks that span sections (numbers → applications → backends, admin token). They run on the
+ * raw document too, so a file with a schema error still gets every cross-reference problem listed.
+ */
+export function crossReferenceProblems(raw: unknown): Array<{ path: Array<string | number>; message: string }> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const config = raw as LooseConfig;
+  const problems: Array<{ path: Array<string | number>; message: string }> = [];
+  const applications = config.applications ?? {};
+  for (const [number, app] of Object.entries(config.numbers ?? {})) {
+    if (typeof app === 'string' && !Object.hasOwn(applications, app)) {
+      problems.push({ path: ['numbers', number], message: `unknown application "${app}"` });
+    }
+  }
+  for (const [name, app] of Object.entries(applications)) {
+    const backends = Array.isArray(app?.backends) ? (app.backends as unknown[]) : [];
+    backends.forEach((backend, index) => {
+      if (typeof backend === 'string' && !Object.hasOwn(config.backends ?? {}, backend)) {
+        problems.push({ path: ['applications', name, 'backends', index], message: `unknown backend "${backend}"` });
+      }
+    });
+    if (app?.payment === true && config.payment === undefined) {
+      problems.push({ path: ['applications', name, 'payment'], message: 'no payment gateway configured' });
+    }
+  }
+  const address = config.admin?.address ?? '127.0.0.1';
+  if (!['127.0.0.1', '::1', 'localhost'].includes(String(address)) && config.admin?.token === undefined) {
+    problems.push({ path: ['admin', 'token'], message: 'an admin listener outside loopback needs a bearer token' });
+  }
+  return problems;
+}

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = new URL('../../bin/traceless', import.meta.url).pathname;
+
+function traceless(...args: string[]) {
+  const result = spawnSync(bin, args, { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('--version prints the package version and exits 0', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const result = traceless('--version');
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout.trim(), version);
+});
+
+test('--help lists every command', () => {
+  const result = traceless('--help');
+  assert.equal(result.code, 0);
+  for (const command of ['start', 'demo', 'validate', 'simulate']) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
+});
+
+test('each command has its own help', () => {
+  const result = traceless('simulate', '--help');
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /--keys <keys>/);
+});
+
+test('an unknown command is a usage error (exit 2)', () => {
+  const result = traceless('frobnicate');
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown command/);
+});
+
+test('a missing required option is a usage error (exit 2)', () => {
+  const result = traceless('start');
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /--config/);
+});
+
+test('a bad config lists every problem by path and line, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'sip:',
+        '  listeners:',
+        '    - transport: carrier-pigeon',
+        '      port: 5060',
+        'numbers:',
+        '  "311": nowhere',
+        'applications: {}',
+        'admin:',
+        '  address: 0.0.0.0',
+        '',
+      ].join('\n'),
+    );
+    const result = traceless('start', '--config', file);
+    assert.equal(result.code, 2);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, result.stderr);
+    assert.match(result.stderr, /bad\.yaml:3:\d+: sip\.listeners\.0\.transport: /);
+    assert.match(result.stderr, /bad\.yaml:6:\d+: numbers\.311: unknown application "nowhere"/);
+    assert.match(result.stderr, /admin\.token: an admin listener outside loopback needs a bearer token/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

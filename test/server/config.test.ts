@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { configSchema } from '../../src/server/config-schema.ts';
+import { ConfigError, loadConfig } from '../../src/server/config-load.ts';
+
+function withConfig(text: string, run: (file: string, dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-config-'));
+  try {
+    const file = join(dir, 'traceless.yaml');
+    writeFileSync(file, text);
+    run(file, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function problemsOf(file: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig(file, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.code, 'TRACELESS_CONFIG_INVALID');
+    return error.problems.map((problem) => `${problem.path}: ${problem.message}`);
+  }
+  return [];
+}
+
+const minimal = `
+sip:
+  listeners: [{ transport: udp, address: 127.0.0.1, port: 5060 }]
+numbers: { "*": demo }
+applications:
+  demo: { flow: flow.yaml, agentUri: "sip:agent@127.0.0.1" }
+`;
+
+test('the deploy example satisfies the schema', () => {
+  const text = readFileSync(new URL('../../deploy/traceless.example.yaml', import.meta.url), 'utf8');
+  const result = configSchema.safeParse(parse(text));
+  assert.ok(result.success, JSON.stringify(!result.success && result.error.issues));
+});
+
+test('a minimal config loads and gets the documented defaults', () => {
+  withConfig(minimal, (file, dir) => {
+    writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+    const { config, baseDir } = loadConfig(file, {});
+    assert.equal(baseDir, dir);
+    assert.equal(config.cells.max, 100);
+    assert.deepEqual(config.media.portRange, { min: 20000, max: 29999 });
+    assert.equal(config.media.srtp, 'when-tls');
+    assert.equal(config.admin.address, '127.0.0.1');
+    assert.equal(config.log.level, 'info');
+  });
+});
+
+test('an inline secret is refused with the path of the key', () => {
+  withConfig(
+    `${minimal}
+backends:
+  db:
+    type: postgres
+    host: db.local
+    database: d
+    user: u
+    password: hunter2
+    tls: { caFile: ca.pem }
+    operations: {}
+`,
+    (file) => {
+      const problems = problemsOf(file);
+      assert.ok(problems.some((p) => p.startsWith('backends.db.password: must be { file: <path> } or { env: <NAME> }')), problems.join('\n'));
+      assert.ok(problems.every((p) => !p.includes('hunter2')), 'the inline value must not be echoed');
+    },
+  );
+});
+
+test('unreadable files and unset environment variables are reported before start', () => {
+  withConfig(
+    `
+sip:
+  listeners:
+    - transport: tls
+      port: 5061
+      tls: { certFile: missing.crt, key: { env: SIP_TLS_KEY } }
+numbers: { "*": demo }
+applications:
+  demo: { flow: missing-flow.yaml, agentUri: "sip:agent@127.0.0.1" }
+`,
+    (file) => {
+      const problems = problemsOf(file, {});
+      assert.deepEqual(problems.sort(), [
+        'applications.demo.flow: file not readable: missing-flow.yaml',
+        'sip.listeners.0.tls.certFile: file not readable: missing.crt',
+        'sip.listeners.0.tls.key.env: environment variable SIP_TLS_KEY is not set',
+      ]);
+    },
+  );
+});
+
+test('schema errors and cross-reference errors are listed together', () => {
+  withConfig(
+    `
+sip:
+  listeners: [{ transport: tls, port: 70000 }]
+numbers: { "311": ghost, "abc": demo }
+applications:
+  demo: { flow: f.yaml, agentUri: "http://nope", backends: [missing], payment: true }
+unknownSection: 1
+`,
+    (file) => {
+      const problems = problemsOf(file);
+      const paths = problems.map((p) => p.split(':')[0]).sort();
+      assert.deepEqual(paths, [
+        '',
+        'applications.demo.agentUri',
+        'applications.demo.backends.0',
+        'applications.demo.payment',
+        'numbers.311',
+        'numbers.abc',
+        'sip.listeners.0.port',
+        'sip.listeners.0.tls',
+      ]);
+    },
+  );
+});
+
+test('a YAML syntax error names the line', () => {
+  withConfig('sip:\n  listeners: [\n', (file) => {
+    try {
+      loadConfig(file, {});
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.describe(), /traceless\.yaml:\d+:\d+: \(root\): YAML: /);
+    }
+  });
+});
