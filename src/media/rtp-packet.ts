@@ -128,7 +128,7 @@ export function serializeRtp(packet: RtpPacket): Uint8Array {
   if (packet.paddingLength < 0 || packet.paddingLength > 255) throw new RangeError('RTP padding must be 0-255 octets');
   const out = new Uint8Array(rtpSerializedLength(packet));
   writeRtpHeader(out, packet);
-  out[0] |= (packet.paddingLength > 0 ? 0x20 : 0) | (packet.extension ? 0x10 : 0) | packet.csrcs.length;
+  out[0] = (RTP_VERSION << 6) | (packet.paddingLength > 0 ? 0x20 : 0) | (packet.extension ? 0x10 : 0) | packet.csrcs.length;
   let offset = RTP_FIXED_HEADER_BYTES;
   for (const csrc of packet.csrcs) {
     writeU32(out, offset, csrc);
