@@ -1,0 +1,176 @@
+// The one logger: pino JSON lines to stdout. Operational facts go through `event()`,
+// which writes only the allowlisted fields of the fixed vocabulary (events.ts). The
+// pino-style methods are for internal diagnostics; their objects are scrubbed of
+// Secret-like values and byte buffers. Every serialized line, of either kind, then
+// passes the masker (masker.ts) on its way to the destination.
+import { pino } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
+import type { ContextBindings, EventFields, EventName } from './events.ts';
+import { COMPILED_CONTEXT, COMPILED_EVENTS } from './events.ts';
+import type { LogMasker, MaskHitCounts, MaskRule } from './masker.ts';
+import { createLogMasker } from './masker.ts';
+import { scrubForLog } from './secret-like.ts';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Where lines go: anything with write(), e.g. a stream. Lines end with '\n'. */
+export interface LogDestination {
+  write(line: string): unknown;
+  flushSync?(): void;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Default: stdout, written synchronously so no line is lost on exit. */
+  destination?: LogDestination;
+  /** The masker's long-digit-run threshold (default 7). */
+  minLongDigitRun?: number;
+  /** The service's own published numbers, which call records name and the masker must leave alone. */
+  allowedNumbers?: readonly string[];
+  /** Called on each masker hit, e.g. to feed a metric. */
+  onMaskHit?: (rule: MaskRule) => void;
+}
+
+export interface LoggerStats {
+  /** Fields not in an event's (or the context's) allowlist, dropped. */
+  unknownFields: number;
+  /** Allowlisted fields whose value was outside the field's kind, dropped. */
+  invalidFields: number;
+  /** Reserved keys (event, level, time, msg) in a diagnostic object, dropped. */
+  reservedFields: number;
+  /** Events not in the vocabulary, not written. */
+  unknownEvents: number;
+  /** Masker hits: each one is a defect of the primary path. */
+  maskHits: MaskHitCounts;
+}
+
+/** pino-compatible: `log.info(obj, msg)` or `log.info(msg)`. */
+export interface DiagnosticLogFn {
+  (obj: object, msg?: string): void;
+  (msg: string): void;
+}
+
+export interface Logger {
+  /** Writes one event of the fixed vocabulary with its allowlisted fields. */
+  event<N extends EventName>(name: N, fields: EventFields<N>): void;
+  /** A logger whose lines all carry the given context (callId, cell, component, backend). */
+  child(bindings: ContextBindings): Logger;
+  isLevelEnabled(level: LogLevel): boolean;
+  readonly level: LogLevel;
+  trace: DiagnosticLogFn;
+  debug: DiagnosticLogFn;
+  info: DiagnosticLogFn;
+  warn: DiagnosticLogFn;
+  error: DiagnosticLogFn;
+  /** Counters shared by this logger and all its children. */
+  stats(): LoggerStats;
+  /** Pushes buffered lines out (a no-op for synchronous destinations). */
+  flush(): void;
+}
+
+/** Keys a diagnostic object may not set: they would forge or break a line's frame. */
+const RESERVED_KEYS = new Set(['event', 'level', 'time', 'msg']);
+
+interface Shared {
+  readonly pino: PinoLogger;
+  readonly masker: LogMasker;
+  readonly destination: LogDestination;
+  readonly counters: Omit<LoggerStats, 'maskHits'>;
+}
+
+function stdout(): LogDestination {
+  return pino.destination({ dest: 1, sync: true });
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? stdout();
+  const masker = createLogMasker({
+    ...(options.minLongDigitRun !== undefined && { minLongRun: options.minLongDigitRun }),
+    ...(options.allowedNumbers !== undefined && { allowedNumbers: options.allowedNumbers }),
+    ...(options.onMaskHit !== undefined && { onHit: options.onMaskHit }),
+  });
+  const maskingStream = {
+    write(line: string): void {
+      destination.write(masker.mask(line));
+    },
+  };
+  const instance = pino(
+    {
+      level: options.level,
+      base: null,
+      // ISO time, not epoch milliseconds: a 13-digit run would read as a card number.
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    maskingStream,
+  );
+  const shared: Shared = {
+    pino: instance,
+    masker,
+    destination,
+    counters: { unknownFields: 0, invalidFields: 0, reservedFields: 0, unknownEvents: 0 },
+  };
+  return wrap(shared, {});
+}
+
+function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logger {
+  const { pino: log, counters } = shared;
+
+  function event<N extends EventName>(name: N, fields: EventFields<N>): void {
+    const compiled = COMPILED_EVENTS.get(name);
+    if (compiled === undefined) {
+      counters.unknownEvents++;
+      return;
+    }
+    if (!log.isLevelEnabled(compiled.level)) return;
+    const line: Record<string, unknown> = { event: name, ...context };
+    const dropped = compiled.fields.apply(fields, line);
+    counters.unknownFields += dropped.unknown;
+    counters.invalidFields += dropped.invalid;
+    log[compiled.level](line);
+  }
+
+  function diagnostic(level: 'trace' | 'debug' | 'info' | 'warn' | 'error'): DiagnosticLogFn {
+    return (objOrMsg: object | string, msg?: string): void => {
+      if (!log.isLevelEnabled(level)) return;
+      if (typeof objOrMsg === 'string') {
+        log[level]({ ...context }, objOrMsg);
+        return;
+      }
+      const obj = objOrMsg instanceof Error ? { err: objOrMsg } : (scrubForLog(objOrMsg) as Record<string, unknown>);
+      const line: Record<string, unknown> = { ...context };
+      for (const key of Object.keys(obj)) {
+        if (RESERVED_KEYS.has(key)) counters.reservedFields++;
+        else line[key] = obj[key];
+      }
+      if (msg === undefined) log[level](line);
+      else log[level](line, msg);
+    };
+  }
+
+  return {
+    event,
+    child(bindings) {
+      const merged: Record<string, unknown> = { ...context };
+      const dropped = COMPILED_CONTEXT.apply(bindings, merged);
+      counters.unknownFields += dropped.unknown;
+      counters.invalidFields += dropped.invalid;
+      return wrap(shared, merged);
+    },
+    isLevelEnabled: (level) => log.isLevelEnabled(level),
+    get level() {
+      return log.level as LogLevel;
+    },
+    trace: diagnostic('trace'),
+    debug: diagnostic('debug'),
+    info: diagnostic('info'),
+    warn: diagnostic('warn'),
+    error: diagnostic('error'),
+    stats: () => ({ ...counters, maskHits: shared.masker.hits() }),
+    flush() {
+      shared.destination.flushSync?.();
+    },
+  };
+}
