@@ -1,0 +1,410 @@
+// PostgreSQL connector on `pg`: a warm pool per backend over verified mutual TLS, named
+// operations only (egress policy), secret parameters bound in binary from the arena, and
+// sensitive result columns delivered into the cell's arena as Secrets (see pg-wire.ts).
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import type { Socket } from 'node:net';
+import type { Secret, SecretKind } from '../vault/types.ts';
+import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError, classifyNetworkError } from './errors.ts';
+import type { UnavailableReason } from './errors.ts';
+import { ResultTap, buildExtendedQuery } from './pg-wire.ts';
+import type { WireParam } from './pg-wire.ts';
+import { clientTlsOptions, loadTlsMaterial } from './tls.ts';
+import type { ConnectorLogger, SecretImporter, TlsFiles } from './types.ts';
+
+export type { WireParam } from './pg-wire.ts';
+
+export interface PostgresOperation {
+  /** SQL with $1…$n placeholders. Only configured operations can run. */
+  sql: string;
+  /** Column name → secret kind: these come back as Secrets in the caller's cell. */
+  sensitiveColumns?: Record<string, SecretKind>;
+}
+
+export interface PostgresBackendConfig {
+  /** The backend's name in configuration (used in logs, errors and health). */
+  name: string;
+  host: string;
+  port: number;
+  database: string;
+  /** Database role; with client-certificate login it must equal the certificate's CN. */
+  user: string;
+  /** Required unless insecureDevelopment is set. */
+  tls?: TlsFiles;
+  /**
+   * Plaintext, unverified connections for local development only. Loud: a warning on
+   * every new connection and `insecureDevelopment: true` in health.
+   */
+  insecureDevelopment?: boolean;
+  /** Connections opened at start and kept open (default 4). */
+  poolSize?: number;
+  /** TCP + TLS + authentication deadline (default 3000 ms). */
+  connectTimeoutMs?: number;
+  /** Client-side deadline for one operation, from checkout to result (default 5000 ms). */
+  queryTimeoutMs?: number;
+  /** Server-side `statement_timeout` (default 2000 ms). */
+  statementTimeoutMs?: number;
+  /** Longest value a sensitive column may carry (default 64 bytes). */
+  maxSecretBytes?: number;
+  operations: Record<string, PostgresOperation>;
+}
+
+export type Row = Record<string, unknown>;
+
+export interface OperationResult {
+  rows: Row[];
+  /** Rows affected or returned, from the server's CommandComplete tag. */
+  rowCount: number;
+}
+
+export interface RunOptions {
+  /** Where sensitive columns go; required when the operation declares any. */
+  cell?: SecretImporter;
+}
+
+export interface PostgresHealth {
+  backend: string;
+  kind: 'postgres';
+  /** True when the last connection attempt or operation reached the server. */
+  reachable: boolean;
+  insecureDevelopment: boolean;
+  connections: number;
+  idle: number;
+  waiting: number;
+}
+
+interface CompiledOperation {
+  sql: string;
+  parameterCount: number;
+  sensitiveColumns: ReadonlyMap<string, SecretKind>;
+}
+
+const DEFAULTS = {
+  poolSize: 4,
+  connectTimeoutMs: 3000,
+  queryTimeoutMs: 5000,
+  statementTimeoutMs: 2000,
+  maxSecretBytes: 64,
+};
+
+/** Type OIDs decoded by pg-types that we keep as text instead (a date has no time zone). */
+const KEEP_AS_TEXT = new Set([1082]);
+
+function highestPlaceholder(sql: string): number {
+  let highest = 0;
+  for (const match of sql.matchAll(/\$(\d+)/g)) highest = Math.max(highest, Number(match[1]));
+  return highest;
+}
+
+function compileOperations(config: PostgresBackendConfig, path: string): Map<string, CompiledOperation> {
+  const compiled = new Map<string, CompiledOperation>();
+  if (!config.operations || typeof config.operations !== 'object') {
+    throw new ConnectorConfigError(`${path}.operations`, 'at least one named operation is required');
+  }
+  for (const [name, operation] of Object.entries(config.operations)) {
+    if (typeof operation?.sql !== 'string' || operation.sql.trim() === '') {
+      throw new ConnectorConfigError(`${path}.operations.${name}.sql`, 'SQL text is required');
+    }
+    compiled.set(name, {
+      sql: operation.sql,
+      parameterCount: highestPlaceholder(operation.sql),
+      sensitiveColumns: new Map(Object.entries(operation.sensitiveColumns ?? {})),
+    });
+  }
+  return compiled;
+}
+
+function positive(value: number | undefined, fallback: number, path: string): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result <= 0) throw new ConnectorConfigError(path, 'must be a positive integer');
+  return result;
+}
+
+export class PostgresConnector {
+  readonly name: string;
+  private readonly pool: pg.Pool;
+  private readonly operations: Map<string, CompiledOperation>;
+  private readonly insecure: boolean;
+  private readonly poolSize: number;
+  private readonly queryTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly maxSecretBytes: number;
+  private reachable = false;
+  private closed = false;
+
+  /** Validates the config and reads the TLS files; throws ConnectorConfigError naming the key. */
+  constructor(
+    config: PostgresBackendConfig,
+    private readonly logger: ConnectorLogger,
+    path = `backends.${config.name}`,
+  ) {
+    this.name = config.name;
+    this.insecure = config.insecureDevelopment === true;
+    if (config.tls && this.insecure) {
+      throw new ConnectorConfigError(`${path}.insecureDevelopment`, 'cannot be combined with tls; remove one');
+    }
+    const ssl = this.insecure ? false : clientTlsOptions(loadTlsMaterial(config.tls, `${path}.tls`));
+    this.operations = compileOperations(config, path);
+    this.poolSize = positive(config.poolSize, DEFAULTS.poolSize, `${path}.poolSize`);
+    this.connectTimeoutMs = positive(config.connectTimeoutMs, DEFAULTS.connectTimeoutMs, `${path}.connectTimeoutMs`);
+    this.queryTimeoutMs = positive(config.queryTimeoutMs, DEFAULTS.queryTimeoutMs, `${path}.queryTimeoutMs`);
+    this.maxSecretBytes = positive(config.maxSecretBytes, DEFAULTS.maxSecretBytes, `${path}.maxSecretBytes`);
+    const statementTimeout = positive(config.statementTimeoutMs, DEFAULTS.statementTimeoutMs, `${path}.statementTimeoutMs`);
+    this.pool = new pg.Pool({
+      host: config.host,
+      port: config.port,
+      database: config.database,
+      user: config.user,
+      ssl,
+      max: this.poolSize,
+      min: this.poolSize,
+      idleTimeoutMillis: 0, // warm: never close idle connections
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      statement_timeout: statementTimeout,
+      application_name: 'traceless',
+    });
+    // An idle connection that dies is dropped by the pool; record it, never crash.
+    this.pool.on('error', (error) => {
+      this.reachable = false;
+      this.logger.warn({ event: 'backend.connection_lost', backend: this.name, reason: classifyNetworkError(error).reason }, 'backend connection lost');
+    });
+    this.pool.on('connect', () => {
+      if (this.insecure) {
+        this.logger.warn({ event: 'backend.insecure', backend: this.name }, 'INSECURE plaintext database connection (insecureDevelopment)');
+      }
+    });
+  }
+
+  /** Opens the warm connections. Never throws: an unreachable backend shows in health(). */
+  async warm(): Promise<boolean> {
+    const clients: PoolClient[] = [];
+    try {
+      for (let index = 0; index < this.poolSize; index += 1) clients.push(await this.checkout());
+      return true;
+    } catch (error) {
+      this.logger.warn({ event: 'backend.warm_failed', backend: this.name, reason: (error as BackendUnavailableError).reason }, 'backend not reachable at start');
+      return false;
+    } finally {
+      for (const client of clients) client.release();
+    }
+  }
+
+  /**
+   * Runs a configured operation. Secret parameters are bound in binary straight from the
+   * arena; sensitive columns arrive in `options.cell`. Any failure is a BackendUnavailableError
+   * (nothing is retried or queued); an unconfigured operation is an EgressDeniedError.
+   */
+  async run(operationName: string, params: readonly WireParam[], options: RunOptions = {}): Promise<OperationResult> {
+    const operation = this.operations.get(operationName);
+    if (!operation) throw new EgressDeniedError(this.name, `operation ${JSON.stringify(operationName)}`);
+    if (params.length !== operation.parameterCount) {
+      throw new ConnectorConfigError(`backends.${this.name}.operations.${operationName}`, `expects ${operation.parameterCount} parameters, got ${params.length}`);
+    }
+    if (operation.sensitiveColumns.size > 0 && !options.cell) {
+      throw new ConnectorConfigError(`backends.${this.name}.operations.${operationName}`, 'has sensitive columns: run it with a cell');
+    }
+    if (this.closed) throw new BackendUnavailableError(this.name, 'closed');
+    const client = await this.checkout();
+    const query = new TappedQuery(this.name, operation, params, {
+      importer: options.cell,
+      maxSecretBytes: this.maxSecretBytes,
+      timeoutMs: this.queryTimeoutMs,
+    });
+    let healthy = false;
+    try {
+      // pg's Submittable type names its internal Connection class; ours uses its stream only.
+      client.query(query as unknown as pg.Submittable);
+      const result = await query.done;
+      this.reachable = true;
+      healthy = true;
+      return result;
+    } catch (error) {
+      if (error instanceof BackendUnavailableError) {
+        // A server-side error leaves the connection usable; anything else does not.
+        healthy = error.reason === 'rejected';
+        this.reachable = healthy;
+      }
+      throw error;
+    } finally {
+      client.release(!healthy);
+    }
+  }
+
+  health(): PostgresHealth {
+    return {
+      backend: this.name,
+      kind: 'postgres',
+      reachable: this.reachable,
+      insecureDevelopment: this.insecure,
+      connections: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+    };
+  }
+
+  /** Closes every connection; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async checkout(): Promise<PoolClient> {
+    if (this.closed) throw new BackendUnavailableError(this.name, 'closed');
+    try {
+      const client = await this.pool.connect();
+      this.reachable = true;
+      return client;
+    } catch (error) {
+      this.reachable = false;
+      throw connectFailure(this.name, error);
+    }
+  }
+}
+
+function connectFailure(backend: string, error: unknown): BackendUnavailableError {
+  if (error instanceof pg.DatabaseError) return new BackendUnavailableError(backend, 'rejected', error.code);
+  const { reason, detail } = classifyNetworkError(error);
+  // pg reports its own connect deadline without a code.
+  if (reason === 'connect' && detail === undefined && error instanceof Error && /timeout/i.test(error.message)) {
+    return new BackendUnavailableError(backend, 'timeout');
+  }
+  return new BackendUnavailableError(backend, reason, detail);
+}
+
+interface PgConnection {
+  stream: Socket;
+}
+
+interface PgField {
+  name: string;
+  dataTypeID: number;
+}
+
+/**
+ * A pg "submittable" (the interface pg-cursor uses): pg hands it the connection when it is
+ * this query's turn and forwards the parsed replies to its handle* methods.
+ */
+class TappedQuery {
+  readonly done: Promise<OperationResult>;
+  private resolve!: (result: OperationResult) => void;
+  private reject!: (error: Error) => void;
+  private settled = false;
+  private stream: Socket | undefined;
+  private readonly tap: ResultTap;
+  private fields: PgField[] = [];
+  private parsers: Array<(text: string) => unknown> = [];
+  private readonly rows: Row[] = [];
+  private rowCount = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly backend: string,
+    private readonly operation: CompiledOperation,
+    private readonly params: readonly WireParam[],
+    private readonly options: { importer: SecretImporter | undefined; maxSecretBytes: number; timeoutMs: number },
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.tap = new ResultTap({
+      sensitiveColumns: operation.sensitiveColumns,
+      maxSecretBytes: options.maxSecretBytes,
+      importer: options.importer,
+    });
+    this.timer = setTimeout(() => this.abort('timeout'), options.timeoutMs);
+  }
+
+  submit(connection: PgConnection): void {
+    this.stream = connection.stream;
+    this.stream.prependListener('data', this.onData);
+    const message = buildExtendedQuery(this.operation.sql, this.params);
+    // The socket is past its TLS handshake (pg only submits on a ready connection), so the
+    // write is encrypted from this buffer rather than copied; zero it once it has gone.
+    this.stream.write(message, () => message.fill(0));
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.tap.feed(chunk);
+    if (this.tap.failure === 'desync') {
+      this.abort('protocol', 'desync');
+      return;
+    }
+    if (this.tap.finished) this.stream?.removeListener('data', this.onData);
+  };
+
+  handleRowDescription(message: { fields: PgField[] }): void {
+    this.fields = message.fields;
+    this.parsers = message.fields.map((field) =>
+      KEEP_AS_TEXT.has(field.dataTypeID) ? (text: string) => text : pg.types.getTypeParser(field.dataTypeID, 'text'),
+    );
+  }
+
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    const secrets = this.tap.rows[this.rows.length];
+    const row: Row = {};
+    message.fields.forEach((text, index) => {
+      const field = this.fields[index];
+      if (!field) return;
+      const secret: Secret | undefined = secrets?.get(index);
+      if (secret) row[field.name] = secret;
+      else if (this.operation.sensitiveColumns.has(field.name)) row[field.name] = text === null ? null : '';
+      else row[field.name] = text === null ? null : this.parsers[index]!(text);
+    });
+    this.rows.push(row);
+  }
+
+  handleCommandComplete(message: { rowCount?: number | null }): void {
+    this.rowCount = message.rowCount ?? this.rows.length;
+  }
+
+  handleEmptyQuery(): void {}
+
+  handlePortalSuspended(): void {
+    this.abort('protocol', 'portal');
+  }
+
+  handleCopyInResponse(): void {
+    this.abort('protocol', 'copy');
+  }
+
+  handleCopyData(): void {
+    this.abort('protocol', 'copy');
+  }
+
+  handleError(error: unknown): void {
+    if (error instanceof pg.DatabaseError) {
+      // A server-side error: the tap kept only its SQLSTATE (the texts were zeroed).
+      // 57014 is query_canceled, which is how statement_timeout ends a statement.
+      const sqlState = this.tap.sqlState;
+      this.settle(new BackendUnavailableError(this.backend, sqlState === '57014' ? 'timeout' : 'rejected', sqlState));
+      return;
+    }
+    const { reason, detail } = classifyNetworkError(error);
+    this.settle(new BackendUnavailableError(this.backend, reason, detail));
+  }
+
+  handleReadyForQuery(): void {
+    const failure = this.tap.failure;
+    if (failure) this.settle(new BackendUnavailableError(this.backend, 'protocol', failure));
+    else this.settle({ rows: this.rows, rowCount: this.rowCount });
+  }
+
+  private abort(reason: UnavailableReason, detail?: string): void {
+    if (this.settled) return;
+    // The exchange cannot be resumed: drop the connection so nothing arrives later.
+    this.stream?.destroy();
+    this.settle(new BackendUnavailableError(this.backend, reason, detail));
+  }
+
+  private settle(outcome: OperationResult | BackendUnavailableError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.tap.discard();
+    if (!this.tap.finished) this.stream?.removeListener('data', this.onData);
+    if (outcome instanceof BackendUnavailableError) this.reject(outcome);
+    else this.resolve(outcome);
+  }
+}
