@@ -10,7 +10,6 @@ export type VaultErrorCode =
   | 'TRACELESS_BUILDER_FINISHED'
   | 'TRACELESS_CELL_RELEASED'
   | 'TRACELESS_CELL_STATE'
-  | 'TRACELESS_POOL_SHUT_DOWN'
   | 'TRACELESS_HARDENING';
 
 export class VaultError extends Error {
@@ -75,8 +74,9 @@ export class CellStateError extends VaultError {
   }
 }
 
-export class PoolShutDownError extends VaultError {
-  constructor() {
-    super('TRACELESS_POOL_SHUT_DOWN', 'cell pool is shut down');
+/** The process runs with a debugging or diagnostics switch that can copy memory out. */
+export class HardeningError extends VaultError {
+  constructor(findings: readonly string[]) {
+    super('TRACELESS_HARDENING', `refusing to start: ${findings.join('; ')}`);
   }
 }
