@@ -35,10 +35,6 @@ export function canonicalHeaderName(name: string): string {
   return byLowerCase.get(name.toLowerCase()) ?? name;
 }
 
-export function isKnownHeaderName(canonical: string): boolean {
-  return byLowerCase.get(canonical.toLowerCase()) === canonical;
-}
-
 /**
  * Headers whose grammar is a comma-separated list (§7.3.1), so repeated fields and
  * comma-joined values are equivalent. Not lists, though their values hold commas:

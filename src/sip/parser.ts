@@ -201,7 +201,8 @@ function parseStartLine(line: string): StartLine {
   }
   // §21.5.20: a request in another SIP version gets 505 (RFC 4475 §3.1.2.16).
   if (!isSupportedVersion(version)) return { ...base, problem: { code: 'BAD_VERSION', reason: 'Version Not Supported', status: 505 } };
-  return uriProblem(uri) === undefined ? base : { ...base, problem: uriProblem(uri) };
+  const problem = uriProblem(uri);
+  return problem === undefined ? base : { ...base, problem };
 }
 
 /**

@@ -4,7 +4,8 @@
 
 const TOKEN_SYMBOLS = '-.!%*_+`\'~';
 
-function charTable(extra: string, alnum: boolean): Uint8Array {
+/** A lookup table of allowed ASCII codes: alphanumerics (when asked) plus `extra`. */
+export function charTable(extra: string, alnum: boolean): Uint8Array {
   const table = new Uint8Array(128);
   if (alnum) {
     for (let c = 48; c <= 57; c++) table[c] = 1;
@@ -15,7 +16,7 @@ function charTable(extra: string, alnum: boolean): Uint8Array {
   return table;
 }
 
-function inTable(table: Uint8Array, code: number): boolean {
+export function inTable(table: Uint8Array, code: number): boolean {
   return code < 128 && table[code] === 1;
 }
 
@@ -159,4 +160,3 @@ export function parseParams(text: string, index: number, valueChar: (code: numbe
 const GEN_VALUE = charTable(TOKEN_SYMBOLS + ':[]', true);
 export const isGenValueChar = (code: number): boolean => inTable(GEN_VALUE, code);
 
-export { charTable, inTable };
