@@ -170,6 +170,9 @@ function collectKey(t: Transition, spec: GatherSpec, key: GatherKey): void {
       complete(t, spec, 'terminator');
       return;
     case 'full':
+      // The secure sink kept this key and is now at its maximum.
+      t.actions.push({ type: 'acceptKey' });
+      t.set({ count: t.state.count + 1 });
       complete(t, spec, 'max');
       return;
     case 'rejected':

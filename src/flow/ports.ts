@@ -27,15 +27,14 @@ export interface KeyPort {
   onSecureKey(listener: (result: KeyPushResult) => void): Unsubscribe;
 }
 
-/** Collects a secure entry in the cell's arena. Its sink is what KeyPort.routeTo receives. */
-export interface SecretBuilder {
-  readonly sink: KeySink;
-  /** Drops what was keyed so far (zeroed) and accepts a fresh entry. */
-  reset(): void;
-  /** Ends the entry and returns the value as a Secret handle; the builder is spent. */
-  seal(): Secret;
-  /** Zeroes and releases the builder without producing a Secret; safe to call twice. */
-  discard(): void;
+/** Collects a secure entry in the cell's arena; it is the KeySink that KeyPort.routeTo receives. */
+export interface SecretBuilder extends KeySink {
+  /** Keys stored so far. */
+  count(): number;
+  /** Zeroes what was keyed so the caller can try again. */
+  clear(): void;
+  /** Ends the entry and returns it as a Secret handle; the builder takes no more keys. */
+  finish(): Secret;
 }
 
 /** A value a flow may keep for the length of the call; dropped (and wiped) with the cell. */

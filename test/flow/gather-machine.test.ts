@@ -153,8 +153,9 @@ test('repeat restarts the attempt without using a retry; agent ends the gather',
 });
 
 test('a secure sink reporting full or rejected completes or fails the attempt', () => {
-  const full = run([start, ended, digit, digit, digit, { type: 'key', key: 'full' }]);
+  const full = run([start, ended, digit, digit, { type: 'key', key: 'full' }]);
   assert.equal(full.state.pending, 'max');
+  assert.equal(full.state.count, 3);
   const rejected = run([start, ended, digit, { type: 'key', key: 'rejected' }]);
   assert.deepEqual(plays(rejected.actions).at(-1), ['invalid', 'prompt']);
 });

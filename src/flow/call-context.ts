@@ -1,0 +1,704 @@
+// The `call` object a flow receives: every step a flow can take, built on the ports.
+// Plain keys come through one listener and go to whichever step is waiting; secure keys go
+// from the media layer straight into a SecretBuilder, and this file only hears the outcome.
+import { randomUUID } from 'node:crypto';
+import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
+import type { DtmfCode, KeyPushResult, Secret, SecretKind } from '../vault/types.ts';
+import type { ChargeResult, FlowPorts, PlayItem, BackendParam, BackendResult, CallValue, SecretBuilder, TimerHandle } from './ports.ts';
+import { initialGatherState, transition, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
+import { currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
+import { assertNoSecret } from './secret-guard.ts';
+import { BackendUnavailableError, FlowEnd, FlowUsageError, UnknownPromptError } from './errors.ts';
+
+/** One piece of something spoken. Dynamic values are spoken from clips only. */
+export type SayPart =
+  | { prompt: string; lang?: Language }
+  | { digits: string }
+  | { number: number }
+  | { currency: number }
+  | { date: string }
+  | { ordinal: number }
+  | { file: string }
+  | { silenceMs: number }
+  /** Masked read-back: the last four digits of a card or account number. */
+  | { last4: Secret }
+  /** Digit-by-digit read-back of a secret (never a card number or CVV; the vault refuses). */
+  | { spell: Secret };
+
+/** A prompt id, or a list of parts played back to back. A Secret is neither. */
+export type Prompt = string | readonly SayPart[];
+
+/** Per-step switches for the flow-wide keys (both on by default). */
+export interface StepKeys {
+  agentKey?: boolean;
+  repeatKey?: boolean;
+}
+
+export interface GatherOptions extends StepKeys {
+  prompt?: Prompt;
+  min?: number;
+  max?: number;
+  /** '#' by default; null for none. */
+  terminator?: '#' | '*' | null;
+  firstDigitTimeout?: number;
+  interDigitTimeout?: number;
+  totalTimeout?: number;
+  bargeIn?: boolean;
+  retries?: number;
+  invalidPrompt?: Prompt;
+  timeoutPrompt?: Prompt;
+}
+
+export interface PlainGatherOptions extends GatherOptions {
+  validate?: (digits: string) => boolean | Promise<boolean>;
+}
+
+export interface SecretGatherOptions extends Omit<GatherOptions, 'agentKey' | 'repeatKey'> {
+  kind: SecretKind;
+  validate?: (secret: Secret) => boolean | Promise<boolean>;
+}
+
+export type MenuKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#';
+
+export interface MenuOptions<T extends string> extends StepKeys {
+  prompt: Prompt;
+  options: Partial<Record<MenuKey, T>>;
+  retries?: number;
+  invalidPrompt?: Prompt;
+  timeoutPrompt?: Prompt;
+  timeout?: number;
+  bargeIn?: boolean;
+}
+
+export type GatherResult = { ok: true; digits: string } | { ok: false; reason: 'noInput' | 'invalid' };
+export type SecretGatherResult = { ok: true; secret: Secret } | { ok: false; reason: 'noInput' | 'invalid' };
+
+export interface PaymentRequest {
+  amountCents: number;
+  card: Secret;
+  expiry: Secret;
+  cvv: Secret;
+  zip: Secret;
+}
+
+export interface BackendHandle {
+  query(operation: string, params: Record<string, BackendParam>): Promise<BackendResult>;
+}
+
+/** What the runtime needs to know about the prompt catalogue. */
+export interface PromptLookup {
+  has(language: string, id: string): boolean;
+}
+
+export interface FlowSettings {
+  language: Language;
+  /** Transfer target for the agent key and the fallback; null = no agent (hang up instead). */
+  agentTarget: string | null;
+  /** Flow-wide keys; null turns one off for the whole flow. */
+  agentKey: DtmfCode | null;
+  repeatKey: DtmfCode | null;
+  /** Played when a step fails, before the agent transfer or hangup. */
+  fallback: { apologyPrompt: string; unavailablePrompt: string; then: 'agent' | 'hangup' };
+  gatherDefaults: { firstDigitTimeout: number; interDigitTimeout: number; totalTimeout: number; retries: number };
+  backendTimeoutMs: number;
+  invalidPrompt: string;
+  timeoutPrompt: string;
+  /** Prompts played before the agent transfer; empty for none. */
+  agentPrompt: string | null;
+  catalogue: PromptLookup | null;
+}
+
+export const DEFAULT_SETTINGS: FlowSettings = {
+  language: 'en-US',
+  agentTarget: null,
+  agentKey: 0,
+  repeatKey: DTMF_STAR,
+  fallback: { apologyPrompt: 'error.apology', unavailablePrompt: 'error.unavailable', then: 'agent' },
+  gatherDefaults: { firstDigitTimeout: 5000, interDigitTimeout: 3000, totalTimeout: 30000, retries: 2 },
+  backendTimeoutMs: 10000,
+  invalidPrompt: 'gather.invalid',
+  timeoutPrompt: 'gather.timeout',
+  agentPrompt: 'agent.transfer',
+  catalogue: null,
+};
+
+/** Observer for the simulator and the step log: what the runtime did, never a key value. */
+export type FlowEvent =
+  | { type: 'play'; items: readonly PlayItem[] }
+  | { type: 'input.armed'; step: 'gather' | 'gatherSecret' | 'menu' }
+  | { type: 'gather.done'; step: 'gather' | 'gatherSecret' | 'menu'; outcome: string; keys: number }
+  | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number }
+  | { type: 'payment'; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable' }
+  | { type: 'transfer'; target: string; context: Record<string, string> }
+  | { type: 'hangup' }
+  | { type: 'language'; language: Language }
+  | { type: 'log'; event: string };
+
+export type FlowObserver = (event: FlowEvent) => void;
+
+const DIGIT_KEYS: Record<string, DtmfCode> = { '*': DTMF_STAR, '#': DTMF_POUND };
+function keyText(code: DtmfCode): string {
+  if (code >= 0 && code <= 9) return String(code);
+  if (code === DTMF_STAR) return '*';
+  if (code === DTMF_POUND) return '#';
+  return '';
+}
+function keyCode(key: string): DtmfCode {
+  return DIGIT_KEYS[key] ?? Number(key);
+}
+
+/** What one entry step (gather, secure gather, menu) plugs into the shared timeout machine. */
+interface EntryIO {
+  readonly step: 'gather' | 'gatherSecret' | 'menu';
+  readonly spec: GatherSpec;
+  readonly prompts: Record<PromptPart, readonly PlayItem[]>;
+  /** Plain entries classify each key; secure entries get outcomes from their builder. */
+  classify?(code: DtmfCode, count: number): GatherKey;
+  accept(code: DtmfCode | null): void;
+  discard(): void;
+  validate(): Promise<boolean>;
+  /** Secure entries: the sink to route keys to for the current attempt. */
+  sink?(): SecretBuilder;
+}
+
+export class CallContext {
+  readonly #ports: FlowPorts;
+  readonly #settings: FlowSettings;
+  readonly #observe: FlowObserver;
+  #language: Language;
+  #lastPrompt: readonly PlayItem[] = [];
+  #plainKeyHandler: ((code: DtmfCode) => void) | null = null;
+  #secureKeyHandler: ((result: KeyPushResult) => void) | null = null;
+  #swallow: { code: DtmfCode; until: number } | null = null;
+  #ended: FlowEnd | null = null;
+  readonly #unsubscribe: Array<() => void> = [];
+
+  constructor(ports: FlowPorts, settings: FlowSettings, observe: FlowObserver = () => {}) {
+    this.#ports = ports;
+    this.#settings = settings;
+    this.#observe = observe;
+    this.#language = settings.language;
+    this.#unsubscribe.push(
+      ports.keys.onKey((code) => this.#onPlainKey(code)),
+      ports.keys.onSecureKey((result) => this.#secureKeyHandler?.(result)),
+    );
+  }
+
+  get language(): Language {
+    return this.#language;
+  }
+
+  setLanguage(language: Language): void {
+    if (!LANGUAGES.includes(language)) throw new FlowUsageError(`unsupported language ${String(language)}`);
+    this.#language = language;
+    this.#observe({ type: 'language', language });
+  }
+
+  /** Call-scoped values, kept in the cell and dropped (secrets wiped) with it. */
+  get values(): { get(name: string): CallValue | undefined; set(name: string, value: CallValue): void } {
+    return this.#ports.cell.values;
+  }
+
+  // ----- speaking -----------------------------------------------------------------
+
+  async say(prompt: Prompt, keys: StepKeys = {}): Promise<void> {
+    const items = this.render(prompt);
+    this.#lastPrompt = items;
+    await this.#playWithFlowKeys(items, keys);
+  }
+
+  async play(file: string, keys: StepKeys = {}): Promise<void> {
+    await this.say([{ file }], keys);
+  }
+
+  sayDigits(digits: string, keys?: StepKeys): Promise<void> {
+    return this.say([{ digits }], keys);
+  }
+  sayNumber(value: number, keys?: StepKeys): Promise<void> {
+    return this.say([{ number: value }], keys);
+  }
+  sayCurrency(cents: number, keys?: StepKeys): Promise<void> {
+    return this.say([{ currency: cents }], keys);
+  }
+  sayDate(isoDate: string, keys?: StepKeys): Promise<void> {
+    return this.say([{ date: isoDate }], keys);
+  }
+  sayOrdinal(value: number, keys?: StepKeys): Promise<void> {
+    return this.say([{ ordinal: value }], keys);
+  }
+
+  /** Turns a prompt into clip references for the current language; throws on any secret leak. */
+  render(prompt: Prompt): PlayItem[] {
+    if (typeof prompt === 'string') return [this.#promptClip(prompt, this.#language)];
+    if (!Array.isArray(prompt)) {
+      assertNoSecret(prompt, 'say');
+      throw new FlowUsageError('say takes a prompt id or a list of parts');
+    }
+    const lang = this.#language;
+    const clips = (ids: readonly string[]): PlayItem[] => ids.map((id) => ({ clip: `${lang}/${id}` }));
+    const items: PlayItem[] = [];
+    for (const part of prompt as readonly SayPart[]) {
+      if ('last4' in part) items.push(...clips(digitsClips(part.last4.last4())));
+      else if ('spell' in part) items.push(...clips(part.spell.spell(DIGIT_CLIPS)));
+      else {
+        assertNoSecret(part, 'say');
+        if ('prompt' in part) items.push(this.#promptClip(part.prompt, part.lang ?? lang));
+        else if ('digits' in part) items.push(...clips(digitsClips(part.digits)));
+        else if ('number' in part) items.push(...clips(numberClips(part.number, lang)));
+        else if ('currency' in part) items.push(...clips(currencyClips(part.currency, lang)));
+        else if ('date' in part) items.push(...clips(dateClips(part.date, lang)));
+        else if ('ordinal' in part) items.push(...clips(ordinalClips(part.ordinal, lang)));
+        else if ('file' in part) items.push({ clip: part.file });
+        else if ('silenceMs' in part) items.push({ silenceMs: part.silenceMs });
+        else throw new FlowUsageError('unknown say part');
+      }
+    }
+    return items;
+  }
+
+  #promptClip(id: string, lang: Language): PlayItem {
+    assertNoSecret(id, 'say');
+    if (typeof id !== 'string') throw new FlowUsageError('a prompt id must be a string');
+    if (this.#settings.catalogue && !this.#settings.catalogue.has(lang, id)) throw new UnknownPromptError(lang, id);
+    return { clip: `${lang}/${id}` };
+  }
+
+  /** Plays with the flow-wide keys live: the agent key transfers, the repeat key replays. */
+  async #playWithFlowKeys(items: readonly PlayItem[], keys: StepKeys): Promise<void> {
+    this.#assertLive();
+    const agent = keys.agentKey !== false ? this.#settings.agentKey : null;
+    const repeat = keys.repeatKey !== false ? this.#settings.repeatKey : null;
+    for (;;) {
+      let pressed: 'agent' | 'repeat' | null = null;
+      this.#plainKeyHandler = (code) => {
+        if (pressed) return;
+        if (code === agent) pressed = 'agent';
+        else if (code === repeat) pressed = 'repeat';
+        else return; // keys that mean nothing here are dropped, not typed ahead
+        this.#ports.audio.stop();
+      };
+      try {
+        this.#observe({ type: 'play', items });
+        await this.#guard(this.#ports.audio.play(items, { bargeIn: false }));
+      } finally {
+        this.#plainKeyHandler = null;
+      }
+      if (pressed === 'agent') return this.toAgent();
+      if (pressed !== 'repeat') return;
+      items = this.#lastPrompt.length > 0 ? this.#lastPrompt : items;
+    }
+  }
+
+  // ----- key entry ----------------------------------------------------------------
+
+  async gather(options: PlainGatherOptions): Promise<GatherResult> {
+    const spec = this.#spec(options);
+    const terminator = options.terminator === undefined ? '#' : options.terminator;
+    const terminatorCode = terminator === null ? null : keyCode(terminator);
+    const flowKeys = this.#flowKeys(options, terminatorCode);
+    const digits: string[] = [];
+    const end = await this.#runEntry({
+      step: 'gather',
+      spec,
+      prompts: this.#entryPrompts(options),
+      classify: (code, count) => {
+        if (code === terminatorCode) return 'terminator';
+        // The agent key only counts as the first key, so it can still be a digit later on.
+        if (code === flowKeys.agent && count === 0) return 'agent';
+        if (code === flowKeys.repeat) return 'repeat';
+        return code >= 0 && code <= 9 ? 'digit' : 'rejected';
+      },
+      accept: (code) => {
+        if (code !== null) digits.push(keyText(code));
+      },
+      discard: () => {
+        digits.length = 0;
+      },
+      validate: async () => (options.validate ? options.validate(digits.join('')) : true),
+    });
+    if (end.ok && end.reason === 'max' && terminatorCode !== null) {
+      // A caller who completes the entry often presses the terminator anyway; it is not
+      // a key for the next step.
+      this.#swallow = { code: terminatorCode, until: this.#ports.scheduler.now() + spec.interDigitTimeoutMs };
+    }
+    if (end.ok) return { ok: true, digits: digits.join('') };
+    if (end.reason === 'agent') return this.toAgent();
+    return { ok: false, reason: end.reason };
+  }
+
+  async gatherSecret(options: SecretGatherOptions): Promise<SecretGatherResult> {
+    const spec = this.#spec(options);
+    const terminator = options.terminator === undefined ? '#' : options.terminator;
+    const terminatorCode = terminator === null ? null : keyCode(terminator);
+    const newBuilder = (): SecretBuilder => this.#ports.cell.newSecretBuilder(options.kind, spec.max, terminatorCode);
+    let builder = newBuilder();
+    let sealed: Secret | null = null;
+    const end = await this.#runEntry({
+      step: 'gatherSecret',
+      spec,
+      prompts: this.#entryPrompts(options),
+      accept: () => {},
+      discard: () => {
+        // After a failed validation the builder is spent; the next attempt gets a fresh one.
+        if (sealed) {
+          sealed = null;
+          builder = newBuilder();
+        } else builder.clear();
+      },
+      validate: async () => {
+        sealed = builder.finish();
+        return options.validate ? options.validate(sealed) : true;
+      },
+      sink: () => builder,
+    });
+    if (end.ok && sealed) return { ok: true, secret: sealed };
+    if (!end.ok && end.reason !== 'agent') return { ok: false, reason: end.reason };
+    throw new FlowUsageError('secure gather ended without a value');
+  }
+
+  async menu<T extends string>(options: MenuOptions<T>): Promise<T | null> {
+    const spec: GatherSpec = {
+      min: 1,
+      max: 1,
+      firstDigitTimeoutMs: options.timeout ?? this.#settings.gatherDefaults.firstDigitTimeout,
+      interDigitTimeoutMs: options.timeout ?? this.#settings.gatherDefaults.firstDigitTimeout,
+      totalTimeoutMs: this.#settings.gatherDefaults.totalTimeout,
+      retries: options.retries ?? this.#settings.gatherDefaults.retries,
+      bargeIn: options.bargeIn ?? true,
+    };
+    const choices = new Map<DtmfCode, T>();
+    for (const [key, value] of Object.entries(options.options) as Array<[MenuKey, T | undefined]>) {
+      if (value !== undefined) choices.set(keyCode(key), value);
+    }
+    const flowKeys = this.#flowKeys(options, null);
+    let chosen: T | null = null;
+    const end = await this.#runEntry({
+      step: 'menu',
+      spec,
+      prompts: this.#entryPrompts(options),
+      classify: (code) => {
+        if (choices.has(code)) return 'digit';
+        if (code === flowKeys.agent) return 'agent';
+        if (code === flowKeys.repeat) return 'repeat';
+        return 'rejected';
+      },
+      accept: (code) => {
+        chosen = code === null ? null : (choices.get(code) ?? null);
+      },
+      discard: () => {
+        chosen = null;
+      },
+      validate: async () => chosen !== null,
+    });
+    if (end.ok) return chosen;
+    if (end.reason === 'agent') return this.toAgent();
+    return null;
+  }
+
+  #flowKeys(keys: StepKeys, terminator: DtmfCode | null): { agent: DtmfCode | null; repeat: DtmfCode | null } {
+    const agent = keys.agentKey !== false ? this.#settings.agentKey : null;
+    const repeat = keys.repeatKey !== false && this.#settings.repeatKey !== terminator ? this.#settings.repeatKey : null;
+    return { agent, repeat };
+  }
+
+  #spec(options: GatherOptions): GatherSpec {
+    const defaults = this.#settings.gatherDefaults;
+    const min = options.min ?? 1;
+    const max = options.max ?? 32;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) {
+      throw new FlowUsageError('gather needs whole numbers 0 <= min <= max, max >= 1');
+    }
+    return {
+      min,
+      max,
+      firstDigitTimeoutMs: options.firstDigitTimeout ?? defaults.firstDigitTimeout,
+      interDigitTimeoutMs: options.interDigitTimeout ?? defaults.interDigitTimeout,
+      totalTimeoutMs: options.totalTimeout ?? defaults.totalTimeout,
+      retries: options.retries ?? defaults.retries,
+      bargeIn: options.bargeIn ?? true,
+    };
+  }
+
+  #entryPrompts(options: { prompt?: Prompt; invalidPrompt?: Prompt; timeoutPrompt?: Prompt }): Record<PromptPart, readonly PlayItem[]> {
+    return {
+      prompt: options.prompt === undefined ? [] : this.render(options.prompt),
+      invalid: this.render(options.invalidPrompt ?? this.#settings.invalidPrompt),
+      timeout: this.render(options.timeoutPrompt ?? this.#settings.timeoutPrompt),
+    };
+  }
+
+  /** Drives the gather machine for one entry step until it finishes. */
+  #runEntry(io: EntryIO): Promise<GatherEnd> {
+    this.#assertLive();
+    const { scheduler, audio, keys } = this.#ports;
+    return new Promise<GatherEnd>((resolve, reject) => {
+      let state = initialGatherState();
+      const timers = new Map<TimerName, TimerHandle>();
+      let playToken = 0;
+      let currentKey: DtmfCode | null = null;
+      let closed = false;
+
+      const close = (): void => {
+        closed = true;
+        for (const timer of timers.values()) timer.cancel();
+        timers.clear();
+        if (io.sink) keys.routeTo(null);
+        this.#plainKeyHandler = null;
+        this.#secureKeyHandler = null;
+        this.#ports.call.hangupSignal.removeEventListener('abort', onHangup);
+      };
+      const failWith = (error: unknown): void => {
+        if (closed) return;
+        close();
+        audio.stop();
+        reject(error);
+      };
+      const onHangup = (): void => failWith(new FlowEnd('callerHungUp'));
+
+      const perform = (action: GatherAction): void => {
+        switch (action.type) {
+          case 'play': {
+            if (io.sink) keys.routeTo(io.sink());
+            const items = action.parts.flatMap((part) => io.prompts[part]);
+            if (action.parts.includes('prompt')) this.#lastPrompt = io.prompts.prompt;
+            const token = ++playToken;
+            this.#observe({ type: 'play', items });
+            const ended = (): void => {
+              if (token === playToken && !closed) dispatch({ type: 'promptEnded' });
+            };
+            if (items.length === 0) queueMicrotask(ended);
+            else audio.play(items, { bargeIn: io.spec.bargeIn }).then(ended, failWith);
+            break;
+          }
+          case 'stopPrompt':
+            playToken++;
+            audio.stop();
+            break;
+          case 'startTimer':
+            timers.get(action.timer)?.cancel();
+            timers.set(
+              action.timer,
+              scheduler.setTimer(action.ms, () => {
+                timers.delete(action.timer);
+                dispatch({ type: 'timeout', timer: action.timer });
+              }),
+            );
+            break;
+          case 'cancelTimer':
+            timers.get(action.timer)?.cancel();
+            timers.delete(action.timer);
+            break;
+          case 'acceptKey':
+            io.accept(currentKey);
+            break;
+          case 'discardEntry':
+            io.discard();
+            break;
+          case 'validate':
+            if (io.sink) keys.routeTo(null);
+            io.validate().then((ok) => dispatch({ type: 'validated', ok }), failWith);
+            break;
+          case 'finish':
+            close();
+            this.#observe({ type: 'gather.done', step: io.step, outcome: action.end.ok ? 'ok' : action.end.reason, keys: state.count });
+            resolve(action.end);
+            break;
+        }
+      };
+      const dispatch = (event: Parameters<typeof transition>[1]): void => {
+        if (closed) return;
+        const before = state;
+        const step = transition(state, event, io.spec);
+        state = step.state;
+        try {
+          for (const action of step.actions) perform(action);
+        } catch (error) {
+          failWith(error);
+        }
+        if (before.phase === 'prompting' && state.phase === 'collecting') this.#observe({ type: 'input.armed', step: io.step });
+      };
+
+      if (this.#ports.call.hangupSignal.aborted) return failWith(new FlowEnd('callerHungUp'));
+      this.#ports.call.hangupSignal.addEventListener('abort', onHangup);
+      if (io.classify) {
+        const classify = io.classify;
+        this.#plainKeyHandler = (code) => {
+          currentKey = code;
+          dispatch({ type: 'key', key: classify(code, state.count) });
+        };
+      } else {
+        // Plain keys during a secure entry (before routing, or a flow-wide key) are dropped.
+        this.#plainKeyHandler = () => {};
+        this.#secureKeyHandler = (result) => {
+          currentKey = null;
+          const key: GatherKey = result === 'stored' ? 'digit' : result;
+          dispatch({ type: 'key', key });
+        };
+      }
+      dispatch({ type: 'start' });
+    });
+  }
+
+  #onPlainKey(code: DtmfCode): void {
+    const swallow = this.#swallow;
+    this.#swallow = null;
+    if (swallow && swallow.code === code && this.#ports.scheduler.now() <= swallow.until) return;
+    this.#plainKeyHandler?.(code);
+  }
+
+  // ----- backends and payment ---------------------------------------------------------
+
+  backend(name: string): BackendHandle {
+    assertNoSecret(name, 'backend name');
+    return {
+      query: async (operation, params) => {
+        this.#assertLive();
+        assertNoSecret(operation, 'backend operation');
+        let timer: TimerHandle | null = null;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = this.#ports.scheduler.setTimer(this.#settings.backendTimeoutMs, () =>
+            reject(new BackendUnavailableError(name, operation, 'timeout')),
+          );
+        });
+        try {
+          const result = await this.#guard(Promise.race([this.#ports.backend.query(name, operation, params), timeout]));
+          this.#observe({ type: 'backend', backend: name, operation, outcome: 'ok', rows: result.rows.length });
+          return result;
+        } catch (error) {
+          if (error instanceof FlowEnd) throw error;
+          const outcome = error instanceof BackendUnavailableError ? 'timeout' : 'error';
+          this.#observe({ type: 'backend', backend: name, operation, outcome, rows: 0 });
+          throw error instanceof BackendUnavailableError ? error : new BackendUnavailableError(name, operation, 'error');
+        } finally {
+          (timer as TimerHandle | null)?.cancel();
+        }
+      },
+    };
+  }
+
+  /** One authorization attempt with its own idempotency key; a gateway failure is 'unavailable'. */
+  async pay(request: PaymentRequest): Promise<ChargeResult> {
+    this.#assertLive();
+    if (!Number.isInteger(request.amountCents) || request.amountCents <= 0) throw new FlowUsageError('pay needs a positive whole amount in cents');
+    let result: ChargeResult;
+    try {
+      result = await this.#guard(this.#ports.payment.charge({ ...request, idempotencyKey: randomUUID() }));
+    } catch (error) {
+      if (error instanceof FlowEnd) throw error;
+      result = { approved: false, reason: 'unavailable' };
+    }
+    this.#observe({ type: 'payment', outcome: result.approved ? 'approved' : result.reason });
+    return result;
+  }
+
+  // ----- leaving the flow -------------------------------------------------------------
+
+  /** Blind transfer; the context header carries only non-sensitive strings. Ends the flow. */
+  async transfer(target: string, context: Record<string, string> = {}): Promise<never> {
+    this.#assertLive();
+    assertNoSecret(target, 'transfer target');
+    assertNoSecret(context, 'transfer context');
+    for (const value of Object.values(context)) {
+      if (typeof value !== 'string') throw new FlowUsageError('transfer context values must be strings');
+    }
+    this.#observe({ type: 'transfer', target, context });
+    await this.#guard(this.#ports.call.transfer(target, context));
+    throw this.#end(new FlowEnd('transferred'));
+  }
+
+  /** Transfer to the configured agent (or hang up when there is none). */
+  async toAgent(context: Record<string, string> = {}): Promise<never> {
+    const target = this.#settings.agentTarget;
+    if (target === null) return this.hangup();
+    if (this.#settings.agentPrompt) {
+      const items = this.render(this.#settings.agentPrompt);
+      this.#observe({ type: 'play', items });
+      await this.#guard(this.#ports.audio.play(items, { bargeIn: false }));
+    }
+    return this.transfer(target, { language: this.#language, ...context });
+  }
+
+  async hangup(): Promise<never> {
+    this.#assertLive();
+    this.#observe({ type: 'hangup' });
+    await this.#ports.call.hangup();
+    throw this.#end(new FlowEnd('hungUp'));
+  }
+
+  /** Structured log line; fields are checked so a secret never reaches the logger. */
+  log(event: string, fields: Record<string, string | number | boolean> = {}): void {
+    assertNoSecret(event, 'log');
+    assertNoSecret(fields, 'log');
+    this.#observe({ type: 'log', event });
+    this.#ports.logger.info({ ...fields, event }, 'flow.log');
+  }
+
+  /** Releases the key listeners; the runner calls it when the flow is over. */
+  close(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#plainKeyHandler = null;
+    this.#secureKeyHandler = null;
+    this.#ports.keys.routeTo(null);
+  }
+
+  get ended(): FlowEnd | null {
+    return this.#ended;
+  }
+
+  #end(signal: FlowEnd): FlowEnd {
+    this.#ended = signal;
+    return signal;
+  }
+
+  #assertLive(): void {
+    if (this.#ended) throw this.#ended;
+    if (this.#ports.call.hangupSignal.aborted) throw this.#end(new FlowEnd('callerHungUp'));
+  }
+
+  /** Awaits a port call, but gives up as soon as the caller hangs up. */
+  #guard<T>(promise: Promise<T>): Promise<T> {
+    const signal = this.#ports.call.hangupSignal;
+    if (signal.aborted) return Promise.reject(this.#end(new FlowEnd('callerHungUp')));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#ports.audio.stop();
+        reject(this.#end(new FlowEnd('callerHungUp')));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+/** The flow-facing type: the CallContext's public surface. */
+export type Call = Pick<
+  CallContext,
+  | 'language'
+  | 'setLanguage'
+  | 'values'
+  | 'say'
+  | 'play'
+  | 'sayDigits'
+  | 'sayNumber'
+  | 'sayCurrency'
+  | 'sayDate'
+  | 'sayOrdinal'
+  | 'gather'
+  | 'gatherSecret'
+  | 'menu'
+  | 'backend'
+  | 'pay'
+  | 'transfer'
+  | 'toAgent'
+  | 'hangup'
+  | 'log'
+>;

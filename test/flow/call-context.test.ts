@@ -1,0 +1,251 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defineFlow } from '../../src/flow/define-flow.ts';
+import { simulate } from '../../src/flow/simulator.ts';
+import { SecretLeakError } from '../../src/flow/secret-guard.ts';
+import type { Secret } from '../../src/vault/types.ts';
+import type { BackendPort, ChargeRequest, PaymentPort } from '../../src/flow/ports.ts';
+
+const agent = { agentTarget: 'sip:agent@example.test' };
+
+test('say plays the prompt for the current language and switching language changes the clips', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('greeting');
+    call.setLanguage('es-US');
+    await call.say('greeting');
+    await call.sayCurrency(6500);
+  });
+  const result = await simulate(flow, { caller: '' });
+  assert.deepEqual(result.played, [['en-US/greeting'], ['es-US/greeting'], ['es-US/num.65', 'es-US/currency.dollars']]);
+  assert.equal(result.outcome.status, 'completed');
+  assert.equal(result.hangups, 1);
+});
+
+test('the agent key during a prompt transfers with the language in the context', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('main.menu');
+    await call.say('never.reached');
+  }, agent);
+  const result = await simulate(flow, { caller: '>0' });
+  assert.equal(result.outcome.status, 'transferred');
+  assert.deepEqual(result.transfers, [{ target: 'sip:agent@example.test', context: { language: 'en-US' } }]);
+  assert.ok(!result.played.flat().includes('en-US/never.reached'));
+});
+
+test('the agent key can be turned off for a step; star repeats the prompt', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('notice', { agentKey: false });
+  }, agent);
+  const result = await simulate(flow, { caller: '>0~300*' });
+  assert.equal(result.outcome.status, 'completed');
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/notice']]);
+});
+
+test('gather returns the digits; the terminator is not part of them', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 2, max: 6 });
+  });
+  const result = await simulate(flow, { caller: '1234#' });
+  assert.deepEqual(got, { ok: true, digits: '1234' });
+  assert.deepEqual(result.keys, ['1', '2', '3', '4', '#']);
+});
+
+test('gather: partial entry then silence retries with the invalid prompt, then fails', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 4, max: 6, retries: 1 });
+  });
+  const result = await simulate(flow, { caller: '12,12' });
+  assert.deepEqual(got, { ok: false, reason: 'invalid' });
+  assert.deepEqual(result.played, [['en-US/enter'], ['en-US/gather.invalid', 'en-US/enter']]);
+});
+
+test('gather validator rejects and the next attempt succeeds', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 1, max: 2, validate: (digits) => digits === '42' });
+  });
+  await simulate(flow, { caller: '41,42' });
+  assert.deepEqual(got, { ok: true, digits: '42' });
+});
+
+test('the terminator pressed after max digits is swallowed, not taken by the next menu', async () => {
+  let choice: unknown;
+  const flow = defineFlow(async (call) => {
+    await call.gather({ prompt: 'enter', min: 3, max: 3 });
+    choice = await call.menu({ prompt: 'menu', options: { '1': 'one' }, retries: 0 });
+  });
+  await simulate(flow, { caller: '123#,1' });
+  assert.equal(choice, 'one');
+});
+
+test('gatherSecret keys go to the secure sink only: the flow gets a Secret, the transcript shows bullets', async () => {
+  let secret: Secret | null = null;
+  let last4 = '';
+  const flow = defineFlow(async (call) => {
+    const result = await call.gatherSecret({ prompt: 'card', kind: 'pan', min: 13, max: 19, validate: (s) => s.luhnValid() });
+    if (!result.ok) throw new Error('no card');
+    secret = result.secret;
+    last4 = result.secret.last4();
+    await call.say([{ prompt: 'ending' }, { last4: result.secret }]);
+  });
+  const result = await simulate(flow, { caller: '4111111111111111#' });
+  assert.equal(last4, '1111');
+  assert.deepEqual(result.keys, Array(17).fill('•'));
+  assert.ok(!result.text().includes('4111'));
+  assert.deepEqual(result.played[1], ['en-US/ending', 'en-US/num.1', 'en-US/num.1', 'en-US/num.1', 'en-US/num.1']);
+  assert.equal(result.wipe.verified, true);
+  // The cell is wiped when the call ends: the handle no longer reads.
+  assert.throws(() => (secret as unknown as Secret).length(), /wiped/i);
+});
+
+test('gatherSecret: a Luhn-invalid card is retried, then accepted', async () => {
+  let ok = false;
+  const flow = defineFlow(async (call) => {
+    const result = await call.gatherSecret({ prompt: 'card', kind: 'pan', min: 13, max: 19, validate: (s) => s.luhnValid() });
+    ok = result.ok;
+  });
+  const result = await simulate(flow, { caller: '4111111111111112#,4111111111111111#' });
+  assert.equal(ok, true);
+  assert.deepEqual(result.played[1], ['en-US/gather.invalid', 'en-US/card']);
+});
+
+test('menu: unknown key is invalid, no key times out, a valid key returns the option', async () => {
+  let choice: unknown;
+  const flow = defineFlow(async (call) => {
+    choice = await call.menu({ prompt: 'menu', options: { '1': 'pay', '2': 'plate' }, retries: 2 });
+  });
+  const result = await simulate(flow, { caller: '5,,2' });
+  assert.equal(choice, 'plate');
+  assert.deepEqual(result.played.slice(1), [
+    ['en-US/gather.invalid', 'en-US/menu'],
+    ['en-US/gather.timeout', 'en-US/menu'],
+  ]);
+});
+
+test('menu: the agent key transfers when it is not an option', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.menu({ prompt: 'menu', options: { '1': 'pay' } });
+  }, agent);
+  const result = await simulate(flow, { caller: '0' });
+  assert.equal(result.outcome.status, 'transferred');
+});
+
+test('a backend failure ends in the unavailable prompt and an agent transfer', async () => {
+  const backend: BackendPort = {
+    async query() {
+      throw new Error('connection refused');
+    },
+  };
+  const flow = defineFlow(async (call) => {
+    await call.backend('city').query('citation.lookup', {});
+  }, agent);
+  const result = await simulate(flow, { caller: '', backend });
+  assert.deepEqual(result.outcome, { status: 'transferred', fallback: true, error: 'FLOW_BACKEND_UNAVAILABLE' });
+  assert.deepEqual(result.played, [['en-US/error.unavailable'], ['en-US/agent.transfer']]);
+  assert.equal(result.transfers[0]?.context.reason, 'error');
+});
+
+test('a backend that never answers times out on the flow clock', async () => {
+  const backend: BackendPort = { query: () => new Promise(() => {}) };
+  const flow = defineFlow(async (call) => {
+    await call.backend('city').query('slow', {});
+  });
+  const result = await simulate(flow, { caller: '', backend, settings: { backendTimeoutMs: 4000 } });
+  assert.equal(result.outcome.error, 'FLOW_BACKEND_UNAVAILABLE');
+  assert.match(result.text(), /\[\s+4\.000\] ---- backend city slow: timeout/);
+});
+
+test('a thrown error plays the apology and hangs up when the fallback says so', async () => {
+  const flow = defineFlow(
+    async () => {
+      throw new TypeError('bug');
+    },
+    { fallback: { apologyPrompt: 'error.apology', unavailablePrompt: 'error.unavailable', then: 'hangup' } },
+  );
+  const result = await simulate(flow, { caller: '' });
+  assert.deepEqual(result.outcome, { status: 'failed', fallback: true, error: 'TypeError' });
+  assert.deepEqual(result.played, [['en-US/error.apology']]);
+  assert.equal(result.hangups, 1);
+  assert.equal(result.wipe.verified, true);
+});
+
+test('the caller hanging up mid-entry ends the flow as abandoned and the cell is wiped', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.gatherSecret({ prompt: 'card', kind: 'pan', min: 13, max: 19 });
+    await call.say('never');
+  });
+  const result = await simulate(flow, { caller: '4111H' });
+  assert.equal(result.outcome.status, 'abandoned');
+  assert.equal(result.hangups, 0);
+  assert.equal(result.wipe.verified, true);
+});
+
+test('a secret cannot be said, logged or put in a transfer context', async () => {
+  const attempts: Array<(call: Parameters<Parameters<typeof defineFlow>[0]>[0], s: Secret) => Promise<unknown> | unknown> = [
+    (call, s) => call.say(`card.${s}`),
+    (call, s) => call.say([{ digits: `${s}` }]),
+    (call, s) => call.log('card', { value: `${s}` }),
+    (call, s) => call.log('card', { value: s as unknown as string }),
+    (call, s) => call.transfer('sip:agent@example.test', { card: s as unknown as string }),
+    (call, s) => call.transfer(`sip:${s}@example.test`, {}),
+  ];
+  for (const attempt of attempts) {
+    let caught: unknown;
+    const flow = defineFlow(async (call) => {
+      const result = await call.gatherSecret({ prompt: 'pin', kind: 'pin', min: 4, max: 4 });
+      if (!result.ok) return;
+      try {
+        await attempt(call, result.secret);
+      } catch (error) {
+        caught = error;
+      }
+    });
+    const result = await simulate(flow, { caller: '1234' });
+    assert.ok(caught instanceof SecretLeakError, String(caught));
+    assert.equal(result.transfers.length, 0);
+  }
+});
+
+test('pay sends the secrets with a fresh idempotency key per attempt', async () => {
+  const requests: ChargeRequest[] = [];
+  const payment: PaymentPort = {
+    async charge(request) {
+      requests.push(request);
+      return requests.length === 1 ? { approved: false, reason: 'declined' } : { approved: true, authCode: 'A1', last4: request.card.last4() };
+    },
+  };
+  const results: unknown[] = [];
+  const flow = defineFlow(async (call) => {
+    const card = await call.gatherSecret({ prompt: 'card', kind: 'pan', min: 13, max: 19 });
+    const expiry = await call.gatherSecret({ prompt: 'exp', kind: 'expiry', min: 4, max: 4 });
+    const cvv = await call.gatherSecret({ prompt: 'cvv', kind: 'cvv', min: 3, max: 4 });
+    const zip = await call.gatherSecret({ prompt: 'zip', kind: 'zip', min: 5, max: 5 });
+    if (!card.ok || !expiry.ok || !cvv.ok || !zip.ok) return;
+    const request = { amountCents: 6500, card: card.secret, expiry: expiry.secret, cvv: cvv.secret, zip: zip.secret };
+    results.push(await call.pay(request), await call.pay(request));
+  });
+  await simulate(flow, { caller: '4111111111111111#,1230,123#,94105', payment });
+  assert.deepEqual(results, [
+    { approved: false, reason: 'declined' },
+    { approved: true, authCode: 'A1', last4: '1111' },
+  ]);
+  assert.notEqual(requests[0]?.idempotencyKey, requests[1]?.idempotencyKey);
+});
+
+test('a payment gateway that throws is reported as unavailable, not as a crash', async () => {
+  const payment: PaymentPort = {
+    async charge() {
+      throw new Error('tls handshake failed');
+    },
+  };
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    const s = await call.gatherSecret({ prompt: 'zip', kind: 'zip', min: 5, max: 5 });
+    if (!s.ok) return;
+    got = await call.pay({ amountCents: 100, card: s.secret, expiry: s.secret, cvv: s.secret, zip: s.secret });
+  });
+  await simulate(flow, { caller: '12345', payment });
+  assert.deepEqual(got, { approved: false, reason: 'unavailable' });
+});
