@@ -1,0 +1,142 @@
+// The customer-side systems of the parking demo, each in its own process: the city
+// database (PostgreSQL, TLS with client-certificate login) and the test payment gateway
+// (HTTPS with mutual TLS). `traceless demo` calls startDemoStack() and points the IVR's
+// connectors at what it returns; stop() (also run on SIGINT/SIGTERM) ends both processes
+// and removes every temporary file, certificates included.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPki } from './certs.ts';
+import type { Pki } from './certs.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface ClientTlsPaths {
+  /** The demo CA to pin. */
+  ca: string;
+  /** The IVR's client certificate and key. */
+  cert: string;
+  key: string;
+}
+
+export interface DemoStack {
+  db: { host: string; port: number; database: string; user: string; tls: ClientTlsPaths };
+  gateway: { url: string; host: string; port: number; tls: ClientTlsPaths };
+  /** Stops both processes and removes every temporary file; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface DemoStackOptions {
+  /** Parent directory for temporary files (default: the OS temp dir). */
+  tmpRoot?: string;
+  /** Stop the stack on SIGINT/SIGTERM and exit (default true). Pass false to do it yourself. */
+  handleSignals?: boolean;
+}
+
+export interface ReadyProcess<T> {
+  info: T;
+  child: ChildProcess;
+  /** SIGINT, then waits for exit; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const MAX_STDERR = 16 * 1024;
+
+/**
+ * Spawns `node --import tsx <script> <args>` and waits for its first stdout line, a JSON
+ * object with ready: true. The child keeps our pipe as stdin and exits when it closes.
+ */
+export function spawnReady<T>(script: string, args: string[]): Promise<ReadyProcess<T>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: join(here, '..', '..'),
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (stderr.length < MAX_STDERR) stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+    })();
+    return stopping;
+  };
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8');
+      const end = buffered.indexOf('\n');
+      if (end < 0) return;
+      child.stdout!.off('data', onData);
+      try {
+        const { ready, ...info } = JSON.parse(buffered.slice(0, end)) as T & { ready?: boolean };
+        if (ready !== true) throw new Error('not ready');
+        resolve({ info: info as T, child, stop });
+      } catch {
+        void stop();
+        reject(new Error(`${script} did not report ready: ${stderr}`));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code ?? 'signal'}) before it was ready: ${stderr}`)));
+  });
+}
+
+export interface CityDbInfo {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+}
+
+export function startCityDbProcess(pki: Pki, tmpRoot?: string): Promise<ReadyProcess<CityDbInfo>> {
+  const args = ['--ca', pki.ca, '--cert', pki.server.cert, '--key', pki.server.key];
+  if (tmpRoot) args.push('--tmp-root', tmpRoot);
+  return spawnReady<CityDbInfo>('city-db.ts', args);
+}
+
+export function startGatewayProcess(pki: Pki): Promise<ReadyProcess<{ port: number }>> {
+  return spawnReady<{ port: number }>('test-gateway.ts', ['--ca', pki.ca, '--cert', pki.server.cert, '--key', pki.server.key]);
+}
+
+export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
+  const pki = createPki(options.tmpRoot ? { tmpRoot: options.tmpRoot } : {});
+  const clientTls: ClientTlsPaths = { ca: pki.ca, cert: pki.client.cert, key: pki.client.key };
+  const started: Array<ReadyProcess<unknown>> = [];
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await Promise.allSettled(started.map((child) => child.stop()));
+      pki.remove();
+    })();
+    return stopping;
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  // Both start in parallel; whatever did start is stopped again if the other failed.
+  const [db, gateway] = await Promise.allSettled([startCityDbProcess(pki, options.tmpRoot), startGatewayProcess(pki)]);
+  for (const outcome of [db, gateway]) if (outcome.status === 'fulfilled') started.push(outcome.value);
+  try {
+    if (db.status === 'rejected') throw db.reason;
+    if (gateway.status === 'rejected') throw gateway.reason;
+    return {
+      db: { ...db.value.info, tls: clientTls },
+      gateway: { url: `https://localhost:${gateway.value.info.port}/v1/charges`, host: 'localhost', port: gateway.value.info.port, tls: clientTls },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
