@@ -43,7 +43,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     else if (this.machine.is('trying')) this.transition('proceeding');
   }
 
-  receiveRequest(): void {
+  receiveRequest(_retransmission: SipRequest): void {
     // §17.2.2: Trying absorbs retransmissions; later states resend the latest response.
     if (this.machine.is('proceeding', 'completed') && this.lastResponse !== undefined) {
       if (!this.context.channel.send(this.lastResponse)) this.transition('terminated', 'transport-error');

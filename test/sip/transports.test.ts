@@ -1,0 +1,217 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { once } from 'node:events';
+import { UdpTransport } from '../../src/sip/transport-udp.ts';
+import { TcpTransport } from '../../src/sip/transport-tcp.ts';
+import { TlsTransport } from '../../src/sip/transport-tls.ts';
+import { TransportLayer, stampVia, responseTarget } from '../../src/sip/transport-layer.ts';
+import type { MessageSink } from '../../src/sip/transport-layer.ts';
+import { buildResponse } from '../../src/sip/serializer.ts';
+import { firstHeader } from '../../src/sip/headers.ts';
+import type { SipRequest } from '../../src/sip/message.ts';
+import { request, wire, OPTIONS } from './helpers.ts';
+import { makeTestPki } from './tls-fixture.ts';
+
+/** Answers every request 200 OK and records what it saw. */
+function echoSink() {
+  const seen: SipRequest[] = [];
+  const sink: MessageSink = {
+    receiveRequest(req, channel) {
+      seen.push(req);
+      channel.send(buildResponse(req, 200, 'OK'));
+    },
+    receiveResponse: () => undefined,
+  };
+  return { seen, sink };
+}
+
+const optionsVia = (via: string) => wire(OPTIONS.replace('SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKopt1', via));
+
+/** Collects what a stream socket receives; `until` resolves once the text satisfies the predicate or the socket closes. */
+function reader(socket: Socket | import('node:tls').TLSSocket) {
+  let text = '';
+  let closed = false;
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((fn) => fn());
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+    wake();
+  });
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
+  socket.on('error', () => undefined);
+  return {
+    async until(predicate: (text: string) => boolean): Promise<string> {
+      while (!predicate(text) && !closed) await new Promise<void>((resolve) => waiters.push(resolve));
+      const out = text;
+      text = '';
+      return out;
+    },
+  };
+}
+
+test('stampVia adds received when the sent-by host differs, and rport when asked (RFC 3581)', () => {
+  const plain = request(OPTIONS);
+  stampVia(plain, { kind: 'udp', address: '198.51.100.7', port: 40000 });
+  assert.equal(firstHeader(plain, 'Via'), 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKopt1;received=198.51.100.7');
+  const asked = request(OPTIONS.replace('branch=z9hG4bKopt1', 'rport;branch=z9hG4bKopt1'));
+  const via = stampVia(asked, { kind: 'udp', address: '192.0.2.10', port: 40000 });
+  assert.equal(firstHeader(asked, 'Via'), 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKopt1;received=192.0.2.10;rport=40000');
+  assert.deepEqual(responseTarget(via!, { kind: 'udp', address: '192.0.2.10', port: 40000 }), { address: '192.0.2.10', port: 40000 });
+  const same = request(OPTIONS);
+  const untouched = stampVia(same, { kind: 'udp', address: '192.0.2.10', port: 40000 });
+  assert.equal(firstHeader(same, 'Via'), 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKopt1');
+  // Without rport, UDP responses go to the sent-by port (§18.2.2).
+  assert.deepEqual(responseTarget(untouched!, { kind: 'udp', address: '192.0.2.10', port: 40000 }), { address: '192.0.2.10', port: 5060 });
+  // Streams reuse the connection.
+  assert.deepEqual(responseTarget(untouched!, { kind: 'tcp', address: '192.0.2.10', port: 40001, connectionId: 3 }), { address: '192.0.2.10', port: 40001, connectionId: 3 });
+});
+
+test('UDP on 127.0.0.1: a request is answered to the rport source, with received/rport stamped', async (t) => {
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  const client = createSocket('udp4');
+  t.after(async () => {
+    client.close();
+    await layer.close();
+    await transport.close(); // safe twice
+  });
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const clientPort = client.address().port;
+  const reply = once(client, 'message');
+  client.send(Buffer.from('\r\n\r\n'), transport.local.port, '127.0.0.1'); // keep-alive: ignored
+  client.send(optionsVia('SIP/2.0/UDP 10.0.0.9:5099;rport;branch=z9hG4bKudp1'), transport.local.port, '127.0.0.1');
+  const [data] = (await reply) as [Buffer];
+  const text = data.toString('latin1');
+  assert.match(text, /^SIP\/2\.0 200 OK\r\n/);
+  assert.ok(text.includes(`Via: SIP/2.0/UDP 10.0.0.9:5099;branch=z9hG4bKudp1;received=127.0.0.1;rport=${clientPort}\r\n`));
+  assert.equal(seen.length, 1);
+});
+
+test('UDP: a malformed request that can be answered gets 400, never a crash', async (t) => {
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  const client = createSocket('udp4');
+  t.after(async () => {
+    client.close();
+    await layer.close();
+  });
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const reply = once(client, 'message');
+  const bad = optionsVia('SIP/2.0/UDP 127.0.0.1:5099;rport;branch=z9hG4bKbad').toString('latin1').replace('CSeq: 7 OPTIONS', 'CSeq: x OPTIONS');
+  client.send(Buffer.from(bad), transport.local.port, '127.0.0.1');
+  const [data] = (await reply) as [Buffer];
+  assert.match(data.toString('latin1'), /^SIP\/2\.0 400 /);
+  assert.equal(seen.length, 0);
+});
+
+test('TCP: framing across chunks, CRLFCRLF ping answered with CRLF, response on the same connection', async (t) => {
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const socket = netConnect(transport.local.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const read = reader(socket);
+  socket.write('\r\n\r\n');
+  const pong = await read.until((text) => text.length >= 2);
+  assert.equal(pong, '\r\n');
+  const message = optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKtcp1');
+  socket.write(message.subarray(0, 40));
+  socket.write(message.subarray(40));
+  const text = await read.until((all) => all.includes('\r\n\r\n'));
+  assert.match(text, /^SIP\/2\.0 200 OK\r\nVia: SIP\/2\.0\/TCP 127\.0\.0\.1:5099;branch=z9hG4bKtcp1\r\n/);
+  assert.equal(seen.length, 1);
+  socket.destroy();
+});
+
+test('TCP: the per-IP connection limit refuses an extra connection while the first keeps working', async (t) => {
+  const layer = new TransportLayer(echoSink().sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, maxConnectionsPerIp: 1 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const first = netConnect(transport.local.port, '127.0.0.1');
+  const firstRead = reader(first);
+  await once(first, 'connect');
+  first.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKlim1'));
+  assert.match(await firstRead.until((all) => all.includes('\r\n\r\n')), /^SIP\/2\.0 200 OK/);
+  const second = netConnect(transport.local.port, '127.0.0.1');
+  const secondRead = reader(second);
+  second.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKlim2'));
+  assert.equal(await secondRead.until(() => false), '');
+  first.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKlim3'));
+  assert.match(await firstRead.until((all) => all.includes('\r\n\r\n')), /^SIP\/2\.0 200 OK/);
+  assert.equal(transport.connectionCount, 1);
+  first.destroy();
+});
+
+test('TCP: an idle connection is closed by the server', async (t) => {
+  const layer = new TransportLayer(echoSink().sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, idleTimeoutMs: 50 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const socket = netConnect(transport.local.port, '127.0.0.1');
+  const read = reader(socket);
+  await once(socket, 'connect');
+  assert.equal(await read.until(() => false), '');
+  assert.ok(socket.destroyed);
+});
+
+test('TCP: an oversize message gets 400 and the connection is closed', async (t) => {
+  const layer = new TransportLayer(echoSink().sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, maxMessageBytes: 1024 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const socket = netConnect(transport.local.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKbig').toString('latin1').replace('Content-Length: 0', 'Content-Length: 5000'));
+  const read = reader(socket);
+  const text = await read.until(() => false);
+  assert.match(text, /^SIP\/2\.0 400 /);
+});
+
+test('TLS: TLS 1.2+ with the configured certificate; client certificates verified when enabled', async (t) => {
+  const pki = makeTestPki();
+  t.after(() => pki.remove());
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const transport = await TlsTransport.listen(
+    { host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, verifyClients: true },
+    (data, source) => layer.receive(data, source),
+  );
+  layer.add(transport);
+  t.after(() => layer.close());
+  const port = transport.local.port;
+
+  const good = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
+  await once(good, 'secureConnect');
+  assert.ok(['TLSv1.2', 'TLSv1.3'].includes(good.getProtocol() ?? ''));
+  const goodRead = reader(good);
+  good.write(optionsVia('SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bKtls1'));
+  const text = await goodRead.until((all) => all.includes('\r\n\r\n'));
+  assert.match(text, /^SIP\/2\.0 200 OK\r\n/);
+  good.destroy();
+
+  // No client certificate: the server rejects the handshake.
+  const anonymous = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca });
+  anonymous.write(optionsVia('SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bKtls2'));
+  const [anonError] = (await once(anonymous, 'error').catch((e: unknown) => [e])) as [Error];
+  assert.ok(anonError instanceof Error);
+
+  // TLS 1.1 is refused (the client offers nothing newer).
+  const old = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+  const [oldError] = (await once(old, 'error').catch((e: unknown) => [e])) as [Error];
+  assert.ok(oldError instanceof Error);
+  assert.equal(seen.length, 1);
+});
