@@ -58,7 +58,8 @@ const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|E
 /** Maps a socket-level error to a reason without keeping its message. */
 export function classifyNetworkError(error: unknown): { reason: UnavailableReason; detail?: string } {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-  if (code && TLS_CODES.test(code)) return { reason: 'tls', detail: code };
+  // EPROTO is how node reports an OpenSSL handshake failure such as a protocol-version alert.
+  if (code && (TLS_CODES.test(code) || code === 'EPROTO')) return { reason: 'tls', detail: code };
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { reason: 'timeout', detail: code };
   }

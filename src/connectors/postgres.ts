@@ -150,7 +150,19 @@ export class PostgresConnector {
     this.queryTimeoutMs = positive(config.queryTimeoutMs, DEFAULTS.queryTimeoutMs, `${path}.queryTimeoutMs`);
     this.maxSecretBytes = positive(config.maxSecretBytes, DEFAULTS.maxSecretBytes, `${path}.maxSecretBytes`);
     const statementTimeout = positive(config.statementTimeoutMs, DEFAULTS.statementTimeoutMs, `${path}.statementTimeoutMs`);
+    const warnInsecure = (): void =>
+      this.logger.warn({ event: 'backend.insecure', backend: this.name }, 'INSECURE plaintext database connection (insecureDevelopment)');
+    if (this.insecure) warnInsecure();
     this.pool = new pg.Pool({
+      // Every new connection in insecure mode is announced, whether or not it succeeds.
+      Client: this.insecure
+        ? class InsecureClient extends pg.Client {
+            constructor(clientConfig?: string | pg.ClientConfig) {
+              super(clientConfig);
+              warnInsecure();
+            }
+          }
+        : pg.Client,
       host: config.host,
       port: config.port,
       database: config.database,
@@ -167,11 +179,6 @@ export class PostgresConnector {
     this.pool.on('error', (error) => {
       this.reachable = false;
       this.logger.warn({ event: 'backend.connection_lost', backend: this.name, reason: classifyNetworkError(error).reason }, 'backend connection lost');
-    });
-    this.pool.on('connect', () => {
-      if (this.insecure) {
-        this.logger.warn({ event: 'backend.insecure', backend: this.name }, 'INSECURE plaintext database connection (insecureDevelopment)');
-      }
     });
   }
 
