@@ -99,9 +99,9 @@ test('long press: duration updates over many seconds and segments count as one k
   assert.deepEqual(h.keys, [8]);
   // Not a continuation: same key at prev + duration while the previous (unfinished) event was short —
   // its end packets were lost and this is the next press.
-  h.send('08 0a 03 20', 2_000_000);
+  assert.equal(h.send('08 0a 03 20', 2_000_000), 'key');
   assert.equal(h.send('08 0a 00 a0', 2_000_000 + 800), 'key');
-  assert.deepEqual(h.keys, [8, 8]);
+  assert.deepEqual(h.keys, [8, 8, 8]);
 });
 
 test('malformed, truncated and non-key payloads give no key', () => {
