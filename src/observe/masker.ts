@@ -54,44 +54,97 @@ function isNumberChar(code: number): boolean {
   return isDigit(code) || code === 0x2e || code === 0x2d || code === 0x2b || code === 0x65 || code === 0x45;
 }
 
+function digitsOnly(text: string): string {
+  let digits = '';
+  for (let i = 0; i < text.length; i++) if (isDigit(text.charCodeAt(i))) digits += text[i];
+  return digits;
+}
+
 function isSeparator(code: number): boolean {
   return code === SPACE || code === DASH;
 }
 
-/** Luhn (ISO/IEC 7812-1 annex B) over `digits[from..to)`, read right to left. */
-function luhnValid(digits: Uint8Array, from: number, to: number): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = to - 1; i >= from; i--) {
-    let d = digits[i]!;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
+/**
+ * The last (up to 19) digit groups of a run, as line offsets: no card-number window can
+ * span more, so the scratch space stays fixed whatever the line holds.
+ */
+class RecentGroups {
+  readonly starts = new Int32Array(MAX_PAN);
+  readonly ends = new Int32Array(MAX_PAN);
+  count = 0;
+  private next = 0;
+
+  clear(): void {
+    this.count = 0;
+    this.next = 0;
   }
-  return sum % 10 === 0;
+
+  push(start: number, end: number): void {
+    this.starts[this.next] = start;
+    this.ends[this.next] = end;
+    this.next = (this.next + 1) % MAX_PAN;
+    if (this.count < MAX_PAN) this.count++;
+  }
+
+  /** Slot of the k-th most recent group (0 = the last pushed). */
+  slot(k: number): number {
+    return (this.next - 1 - k + MAX_PAN) % MAX_PAN;
+  }
 }
 
-/** A digit group: an unbroken digit run inside a separated run, as text offsets. */
-interface Group {
-  start: number;
-  end: number;
-  /** Offset of the group's first digit in the run's digit buffer. */
-  digitStart: number;
+/**
+ * True when a window of whole consecutive groups ending with the latest group holds
+ * 13–19 digits that pass the Luhn check (ISO/IEC 7812-1 annex B). Whole groups only: a
+ * card number is written as whole groups ("4111 1111 1111 1111 0328" still starts one).
+ * The window grows leftwards, so the Luhn sum is extended rather than recomputed (a digit
+ * keeps its position from the right): at most 19 digits are read per group.
+ */
+function luhnWindowEndingHere(line: string, groups: RecentGroups): boolean {
+  let sum = 0;
+  let count = 0;
+  for (let k = 0; k < groups.count; k++) {
+    const slot = groups.slot(k);
+    const start = groups.starts[slot]!;
+    for (let i = groups.ends[slot]! - 1; i >= start; i--) {
+      if (count === MAX_PAN) return false;
+      let d = line.charCodeAt(i) - DIGIT_0;
+      if (count % 2 === 1) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+      count++;
+    }
+    if (count >= MIN_PAN && sum % 10 === 0) return true;
+  }
+  return false;
+}
+
+/** Outside a JSON string the digits belong to a number literal: the whole literal is replaced. */
+function literalStart(line: string, start: number, floor: number, inString: boolean): number {
+  let from = start;
+  if (!inString) while (from > floor && isNumberChar(line.charCodeAt(from - 1))) from--;
+  return from;
+}
+
+function literalEnd(line: string, end: number, inString: boolean): number {
+  let to = end;
+  if (!inString) while (to < line.length && isNumberChar(line.charCodeAt(to))) to++;
+  return to;
+}
+
+/** Inside a JSON string the mask replaces the digits; a number literal becomes a quoted mask so the line stays JSON. */
+function maskText(inString: boolean): string {
+  return inString ? LOG_MASK : `"${LOG_MASK}"`;
 }
 
 export function createLogMasker(options: LogMaskerOptions = {}): LogMasker {
   const minLongRun = options.minLongRun ?? 7;
   if (!Number.isInteger(minLongRun) || minLongRun < 2) throw new RangeError('minLongRun must be an integer ≥ 2');
-  const allowed = new Set((options.allowedNumbers ?? []).map((n) => n.replace(/\D/g, '')).filter((n) => n.length > 0));
+  const allowed = new Set((options.allowedNumbers ?? []).map(digitsOnly).filter((n) => n.length > 0));
   const onHit = options.onHit;
   const counts: MaskHitCounts = { luhn: 0, longRun: 0 };
-
-  // Reused scratch space: digits of the current separated run, and its groups.
-  let digits = new Uint8Array(256);
-  const groups: Group[] = [];
+  const recent = new RecentGroups();
 
   function hit(rule: MaskRule): void {
     if (rule === 'luhn') counts.luhn++;
@@ -100,54 +153,15 @@ export function createLogMasker(options: LogMaskerOptions = {}): LogMasker {
   }
 
   function isAllowed(line: string, start: number, end: number): boolean {
-    if (allowed.size === 0) return false;
-    let text = '';
-    for (let i = start; i < end; i++) {
-      const c = line.charCodeAt(i);
-      if (isDigit(c)) text += line[i];
-    }
-    return allowed.has(text);
-  }
-
-  /**
-   * True when some window of whole consecutive groups holds 13–19 digits that pass Luhn.
-   * Whole groups only: a card number is written as whole groups ("4111 1111 1111 1111"),
-   * and this bounds the work to at most 19 windows per group (linear overall).
-   */
-  function hasLuhnWindow(groupCount: number): boolean {
-    for (let first = 0; first < groupCount; first++) {
-      const from = groups[first]!.digitStart;
-      for (let last = first; last < groupCount; last++) {
-        const g = groups[last]!;
-        const count = g.digitStart + (g.end - g.start) - from;
-        if (count > MAX_PAN) break;
-        if (count >= MIN_PAN && luhnValid(digits, from, from + count)) return true;
-      }
-    }
-    return false;
+    return allowed.size > 0 && allowed.has(digitsOnly(line.slice(start, end)));
   }
 
   function mask(line: string): string {
-    let out: string[] | null = null;
+    let parts: string[] | null = null;
     let copied = 0;
     let inString = false;
     let i = 0;
     const n = line.length;
-
-    // Inside a JSON string the mask replaces the digits; outside one the digits belong to
-    // a number literal, which is replaced whole by a quoted mask so the line stays JSON.
-    const replace = (start: number, end: number): void => {
-      let from = start;
-      let to = end;
-      if (!inString) {
-        while (from > copied && isNumberChar(line.charCodeAt(from - 1))) from--;
-        while (to < n && isNumberChar(line.charCodeAt(to))) to++;
-      }
-      out ??= [];
-      out.push(line.slice(copied, from), inString ? LOG_MASK : `"${LOG_MASK}"`);
-      copied = to;
-      i = Math.max(i, to);
-    };
 
     while (i < n) {
       const c = line.charCodeAt(i);
@@ -160,32 +174,24 @@ export function createLogMasker(options: LogMaskerOptions = {}): LogMasker {
         i += 2; // an escape: the next character is never a string delimiter
         continue;
       }
-      if (!isDigit(c)) {
+      if (c < DIGIT_0 || c > DIGIT_9) {
         i++;
         continue;
       }
 
       // A separated run: digit groups joined by single spaces or dashes.
       const runStart = i;
-      let groupCount = 0;
       let digitCount = 0;
       let longest = 0;
+      let luhn = false;
+      recent.clear();
       for (;;) {
         const groupStart = i;
-        while (i < n && isDigit(line.charCodeAt(i))) {
-          if (digitCount === digits.length) {
-            const bigger = new Uint8Array(digits.length * 2);
-            bigger.set(digits);
-            digits = bigger;
-          }
-          digits[digitCount++] = line.charCodeAt(i) - DIGIT_0;
-          i++;
-        }
-        const group: Group = { start: groupStart, end: i, digitStart: digitCount - (i - groupStart) };
-        if (groupCount < groups.length) groups[groupCount] = group;
-        else groups.push(group);
-        groupCount++;
-        longest = Math.max(longest, i - groupStart);
+        while (i < n && isDigit(line.charCodeAt(i))) i++;
+        recent.push(groupStart, i);
+        digitCount += i - groupStart;
+        if (i - groupStart > longest) longest = i - groupStart;
+        if (!luhn && digitCount >= MIN_PAN) luhn = luhnWindowEndingHere(line, recent);
         if (i + 1 < n && isSeparator(line.charCodeAt(i)) && isDigit(line.charCodeAt(i + 1))) {
           i++;
           continue;
@@ -194,23 +200,33 @@ export function createLogMasker(options: LogMaskerOptions = {}): LogMasker {
       }
       const runEnd = i;
 
-      if (digitCount >= MIN_PAN && hasLuhnWindow(groupCount) && !isAllowed(line, runStart, runEnd)) {
-        replace(runStart, runEnd);
+      if (luhn && !isAllowed(line, runStart, runEnd)) {
+        const from = literalStart(line, runStart, copied, inString);
+        const to = literalEnd(line, runEnd, inString);
+        parts ??= [];
+        parts.push(line.slice(copied, from), maskText(inString));
+        copied = i = to;
         hit('luhn');
         continue;
       }
-      if (longest >= minLongRun) {
-        for (let g = 0; g < groupCount; g++) {
-          const { start, end } = groups[g]!;
-          if (start >= copied && end - start >= minLongRun && !isAllowed(line, start, end)) {
-            replace(start, end);
-            hit('long-run');
-          }
+      if (longest < minLongRun) continue;
+      // Second pass over the run, only when it holds a long group: mask each such group.
+      for (let start = runStart; start < runEnd; ) {
+        let end = start;
+        while (end < runEnd && isDigit(line.charCodeAt(end))) end++;
+        if (start >= copied && end - start >= minLongRun && !isAllowed(line, start, end)) {
+          const from = literalStart(line, start, copied, inString);
+          const to = literalEnd(line, end, inString);
+          parts ??= [];
+          parts.push(line.slice(copied, from), maskText(inString));
+          copied = to;
+          if (to > i) i = to;
+          hit('long-run');
         }
+        start = end + 1;
       }
     }
-    if (out === null) return line;
-    const parts: string[] = out;
+    if (parts === null) return line;
     parts.push(line.slice(copied));
     return parts.join('');
   }
