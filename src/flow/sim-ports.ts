@@ -1,16 +1,9 @@
 // In-process stand-ins for the media, cell and call-control ports, all on a virtual clock.
 // Used by the simulator (and so by users' own flow tests); nothing here waits for real time.
-import { SecureArena } from '../vault/arena.ts';
-import { CellLease } from '../vault/lease.ts';
-import { SecretBuilder as VaultSecretBuilder } from '../vault/secret-builder.ts';
-import { importSecret } from '../vault/secret.ts';
-import type { WipeResult } from '../vault/arena.ts';
 import type { DtmfCode, KeyPushResult, KeySink } from '../vault/types.ts';
 import type {
   AudioPort,
   CallControlPort,
-  CallValue,
-  CellPort,
   KeyPort,
   PlayItem,
   PlayOutcome,
@@ -147,34 +140,6 @@ export class SimKeys implements KeyPort {
     }
     this.record({ type: 'key', key: KEY_TEXT[code] ?? '?', secure: false });
     for (const listener of [...this.#plain]) listener(code);
-  }
-}
-
-/** A cell with a real vault arena, so secure gathers in simulation behave as in production. */
-export class SimCell implements CellPort {
-  readonly #arena = new SecureArena({ slotSize: 32, slotCount: 64 });
-  readonly #lease = new CellLease(0, 0, this.#arena);
-  readonly #values = new Map<string, CallValue>();
-  readonly values = {
-    get: (name: string): CallValue | undefined => this.#values.get(name),
-    set: (name: string, value: CallValue): void => {
-      this.#values.set(name, value);
-    },
-  };
-
-  newSecretBuilder(kind: Parameters<CellPort['newSecretBuilder']>[0], maxLength: number, terminator: DtmfCode | null): VaultSecretBuilder {
-    return new VaultSecretBuilder(this.#lease, { kind, maxLength, terminator });
-  }
-
-  importSecret(kind: Parameters<CellPort['importSecret']>[0], bytes: Uint8Array): ReturnType<CellPort['importSecret']> {
-    return importSecret(this.#lease, kind, bytes);
-  }
-
-  /** Drops the values, revokes every handle and zeroes the arena. */
-  wipe(): WipeResult {
-    this.#values.clear();
-    this.#lease.revoke();
-    return this.#arena.wipe();
   }
 }
 

@@ -12,7 +12,9 @@ import type { FlowEvent, FlowSettings } from './call-context.ts';
 import type { Flow } from './define-flow.ts';
 import type { BackendPort, FlowLogger, PaymentPort, PlayItem } from './ports.ts';
 import { runFlow, type FlowOutcome } from './runner.ts';
-import { SimAudio, SimCallControl, SimCell, SimKeys, VirtualClock, type SimRecord } from './sim-ports.ts';
+import { SimAudio, SimCallControl, SimKeys, VirtualClock, type SimRecord } from './sim-ports.ts';
+import { cellPort } from './vault-cell-port.ts';
+import { CellPool } from '../vault/cell-pool.ts';
 
 export type CallerAction = { key: DtmfCode } | { waitMs: number } | { hangup: true };
 
@@ -154,7 +156,10 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
   };
   const audio = new SimAudio(clock, options.clipMs ?? (() => 1000), record);
   const keyPort = new SimKeys(audio, record);
-  const cell = new SimCell();
+  // A real one-cell pool: secure gathers use the locked arena and the call ends with its wipe.
+  const pool = new CellPool({ cells: 1, slotsPerCell: 64 });
+  const cell = pool.acquire();
+  if (!cell) throw new Error('the simulator could not take a cell');
   const control = new SimCallControl();
   const gapMs = options.gapMs ?? 200;
   const turns = typeof options.caller === 'string' ? parseCallerScript(options.caller) : [...options.caller];
@@ -217,7 +222,7 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
     {
       audio,
       keys: keyPort,
-      cell,
+      cell: cellPort(cell),
       backend: options.backend ?? unconfiguredBackend,
       payment: options.payment ?? unconfiguredPayment,
       call: control,
@@ -246,9 +251,11 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
     clock.fireNext();
   }
   await running;
-  const wipe = cell.wipe();
   const final = outcome as FlowOutcome | null;
   if (!final) throw new Error('flow runner ended without an outcome');
+  const release = cell.release(final.status);
+  pool.shutdown();
+  const wipe = release ? release.wipe : { bytes: 0, verified: false };
   transcript.push({ at: clock.now(), kind: 'event', text: `outcome ${final.status}${final.fallback ? ' (fallback)' : ''}${final.error ? ` ${final.error}` : ''}` });
 
   return {
