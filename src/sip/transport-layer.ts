@@ -82,8 +82,16 @@ export class TransportLayer {
     return this.transports.get(kind);
   }
 
-  /** Entry point for every transport's inbound bytes. Never throws. */
+  /** Entry point for every transport's inbound bytes. Never throws: one bad message or a throwing listener affects no other call. */
   receive(data: Buffer, source: Source): void {
+    try {
+      this.dispatch(data, source);
+    } catch (error) {
+      this.logger.error({ err: (error as Error).name, code: (error as { code?: string }).code, transport: source.kind }, 'sip.dispatch-failed');
+    }
+  }
+
+  private dispatch(data: Buffer, source: Source): void {
     const transport = this.transports.get(source.kind);
     if (transport === undefined) return;
     const result = parseMessage(data, this.limits);

@@ -66,7 +66,7 @@ Call-ID: call-1@192.0.2.10
 CSeq: 1 INVITE
 Contact: <sip:caller@192.0.2.10:5060>
 Content-Type: application/sdp
-Content-Length: 4
+Content-Length: 5
 
 v=0
 `;

@@ -63,7 +63,7 @@ test('a branch without the RFC 3261 cookie gets 400; the RFC 2543 fallback is no
 test('CANCEL finds the INVITE it targets by branch and sent-by (§9.2)', () => {
   const { channel, requests, layer } = setup();
   layer.receiveRequest(request(INVITE), channel);
-  const cancel = request(INVITE.replace('INVITE sip', 'CANCEL sip').replace('1 INVITE', '1 CANCEL').replace(/Content-Type.*\n/, '').replace('Content-Length: 4\n\nv=0\n', 'Content-Length: 0\n\n'));
+  const cancel = request(INVITE.replace('INVITE sip', 'CANCEL sip').replace('1 INVITE', '1 CANCEL').replace(/Content-Type.*\n/, '').replace('Content-Length: 5\n\nv=0\n', 'Content-Length: 0\n\n'));
   layer.receiveRequest(cancel, channel);
   assert.equal(requests.length, 2);
   assert.equal(layer.inviteFor(cancel), requests[0]!.tx);

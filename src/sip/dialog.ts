@@ -1,0 +1,121 @@
+// A dialog as the UAS sees it (RFC 3261 §12): identified by Call-ID + local tag + remote tag,
+// created from the INVITE when the UAS answers (§12.1.1), and the factory for every request
+// the IVR sends inside it (§12.2.1.1: BYE, REFER, UPDATE).
+import { randomBytes } from 'node:crypto';
+import type { HeaderField, SipRequest } from './message.ts';
+import { firstHeader, headerValues, parseCSeq, parseNameAddr, fromTag } from './headers.ts';
+import { GuardedState } from './state-machine.ts';
+import type { TransportKind } from './transport.ts';
+
+export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+const edges = {
+  early: ['confirmed', 'terminated'],
+  confirmed: ['terminated'],
+  terminated: [],
+} as const satisfies Record<DialogState, readonly DialogState[]>;
+
+/** Random token for tags (§19.3, ≥32 bits of randomness) and branches (§8.1.1.7). */
+export function randomToken(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}\n${localTag}\n${remoteTag}`;
+}
+
+/** Where this side of the dialog can be reached and how requests leave it. */
+export interface LocalEndpoint {
+  readonly kind: TransportKind;
+  /** Host and port advertised in Via and Contact. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export class Dialog {
+  private readonly machine = new GuardedState<DialogState>('dialog', edges, 'early');
+  readonly callId: string;
+  readonly localTag = randomToken();
+  readonly remoteTag: string;
+  /** Our To (with our tag) and their From, as they go in requests we send (§12.2.1.1). */
+  readonly localParty: string;
+  readonly remoteParty: string;
+  /** Contact of the INVITE (§12.1.1), updated by target-refresh requests (§12.2.2). */
+  remoteTarget: string;
+  /** Record-Route of the INVITE in order (§12.1.1); loose routing assumed (RFC 3261 §16.12). */
+  readonly routeSet: readonly string[];
+  private localSeq = 1;
+  private remoteSeq: number;
+
+  constructor(
+    invite: SipRequest,
+    readonly local: LocalEndpoint,
+  ) {
+    this.callId = firstHeader(invite, 'Call-ID') ?? '';
+    this.remoteTag = fromTag(invite) ?? '';
+    this.localParty = `${firstHeader(invite, 'To') ?? ''};tag=${this.localTag}`;
+    this.remoteParty = firstHeader(invite, 'From') ?? '';
+    const contact = firstHeader(invite, 'Contact');
+    this.remoteTarget = (contact === undefined ? undefined : parseNameAddr(contact)?.uri) ?? invite.uri;
+    this.routeSet = headerValues(invite, 'Record-Route');
+    this.remoteSeq = parseCSeq(firstHeader(invite, 'CSeq') ?? '')?.seq ?? 0;
+  }
+
+  get key(): string {
+    return dialogKey(this.callId, this.localTag, this.remoteTag);
+  }
+
+  get state(): DialogState {
+    return this.machine.state;
+  }
+
+  /** The Contact we put in 2xx and in our requests (§12.1.1, sips for TLS per §8.1.1.8). */
+  get contact(): string {
+    const { kind, host, port } = this.local;
+    const scheme = kind === 'tls' ? 'sips' : 'sip';
+    const transport = kind === 'udp' ? '' : `;transport=${kind}`;
+    return `<${scheme}:${host}:${port}${transport}>`;
+  }
+
+  confirm(): void {
+    if (this.machine.is('early')) this.machine.move('confirmed');
+  }
+
+  terminate(): void {
+    if (!this.machine.is('terminated')) this.machine.move('terminated');
+  }
+
+  /**
+   * §12.2.2: a remote in-dialog request with a CSeq lower than the last one is out of order
+   * (answered 500); otherwise the remote sequence advances.
+   */
+  acceptRemoteSequence(request: SipRequest): boolean {
+    const seq = parseCSeq(firstHeader(request, 'CSeq') ?? '')?.seq;
+    if (seq === undefined || seq <= this.remoteSeq) return false;
+    this.remoteSeq = seq;
+    if (request.method === 'INVITE' || request.method === 'UPDATE') {
+      const contact = firstHeader(request, 'Contact');
+      const uri = contact === undefined ? undefined : parseNameAddr(contact)?.uri;
+      if (uri !== undefined) this.remoteTarget = uri; // target refresh (§12.2.2)
+    }
+    return true;
+  }
+
+  /** A request inside this dialog (§12.2.1.1) with a fresh branch, ready for a client transaction. */
+  request(method: string, extra: HeaderField[] = [], body: Buffer = Buffer.alloc(0), contentType?: string): SipRequest {
+    const { kind, host, port } = this.local;
+    const headers: HeaderField[] = [
+      { name: 'Via', value: `SIP/2.0/${kind.toUpperCase()} ${host}:${port};branch=z9hG4bK${randomToken()};rport` },
+      ...this.routeSet.map((value) => ({ name: 'Route', value })),
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: this.localParty },
+      { name: 'To', value: this.remoteParty },
+      { name: 'Call-ID', value: this.callId },
+      { name: 'CSeq', value: `${++this.localSeq} ${method}` },
+      { name: 'Contact', value: this.contact },
+      ...extra,
+    ];
+    if (contentType !== undefined) headers.push({ name: 'Content-Type', value: contentType });
+    return { kind: 'request', method, uri: this.remoteTarget, headers, body };
+  }
+}

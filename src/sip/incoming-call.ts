@@ -1,0 +1,111 @@
+// The hand-off from SIP to the rest of the system: one IncomingCall per accepted-for-routing
+// INVITE. It carries what the media side needs (the remote SDP offer, the dialled number,
+// the peer) and takes the local SDP answer; every wire action is done by the call session.
+import { EventEmitter } from 'node:events';
+import type { HeaderField } from './message.ts';
+import type { TransportKind } from './transport.ts';
+
+export type EndCause =
+  | 'remote-bye'
+  | 'cancel'
+  | 'local-bye'
+  | 'session-timer'
+  | 'transfer'
+  | 'transport-error'
+  | 'timeout'
+  | 'rejected';
+
+export type TransferResult = 'accepted' | 'failed';
+
+/** A new SDP offer inside the call (re-INVITE or UPDATE): answer it, or reject (488). */
+export interface SdpOffer {
+  readonly sdp: string;
+  readonly method: 'INVITE' | 'UPDATE';
+  answer(localSdp: string): void;
+  reject(): void;
+}
+
+/** An INFO request's body, e.g. application/dtmf-relay, kept as bytes (never a string). */
+export interface InfoMessage {
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+export interface IncomingCallEvents {
+  reinvite: [offer: SdpOffer];
+  info: [info: InfoMessage];
+  /** Emitted exactly once. */
+  ended: [cause: EndCause];
+}
+
+export interface IncomingCallInfo {
+  readonly callId: string;
+  /** Request-URI user part: the number the caller dialled. */
+  readonly dialled: string;
+  /** What the routing hook chose for this number (the same kind of answer for unknown numbers). */
+  readonly application: string;
+  readonly remote: { readonly address: string; readonly port: number };
+  readonly transport: TransportKind;
+  /** The SDP offer of the INVITE ('' for an offerless INVITE). */
+  readonly remoteSdp: string;
+}
+
+/** What the call asks of the SIP side; implemented by the call session. */
+export interface CallControl {
+  accept(localSdp: string): boolean;
+  reject(status: number, reason: string, headers: readonly HeaderField[]): boolean;
+  hangup(): void;
+  transfer(referTo: string, extraHeaders: readonly HeaderField[]): Promise<TransferResult>;
+  readonly ended: boolean;
+}
+
+export class IncomingCall extends EventEmitter<IncomingCallEvents> implements IncomingCallInfo {
+  readonly callId: string;
+  readonly dialled: string;
+  readonly application: string;
+  readonly remote: { readonly address: string; readonly port: number };
+  readonly transport: TransportKind;
+  readonly remoteSdp: string;
+
+  constructor(
+    info: IncomingCallInfo,
+    private readonly control: CallControl,
+  ) {
+    super();
+    this.callId = info.callId;
+    this.dialled = info.dialled;
+    this.application = info.application;
+    this.remote = info.remote;
+    this.transport = info.transport;
+    this.remoteSdp = info.remoteSdp;
+  }
+
+  get ended(): boolean {
+    return this.control.ended;
+  }
+
+  /** Sends 200 OK with this SDP answer; false when the call is no longer waiting (e.g. CANCELled). */
+  accept(localSdp: string): boolean {
+    return this.control.accept(localSdp);
+  }
+
+  /** Final failure response (300–699); false when the call is no longer waiting. */
+  reject(status: number, reason: string, headers: readonly HeaderField[] = []): boolean {
+    return this.control.reject(status, reason, headers);
+  }
+
+  /** BYE once answered, 480 before; no-op once ended. */
+  hangup(): void {
+    this.control.hangup();
+  }
+
+  /** Blind transfer (RFC 3515): REFER, then NOTIFY sipfrag decides. On success the call ends ('transfer'). */
+  transfer(referTo: string, extraHeaders: readonly HeaderField[] = []): Promise<TransferResult> {
+    return this.control.transfer(referTo, extraHeaders);
+  }
+
+  /** Ends the call if it is live; safe to call any number of times. */
+  close(): void {
+    this.control.hangup();
+  }
+}
