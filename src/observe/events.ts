@@ -144,10 +144,20 @@ function allChars(value: string, test: (c: number) => boolean): boolean {
 
 const isPhoneChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2b;
 
+/** A short token of our own making (letters, digits and . _ - : @ / +), as log fields and records require. */
+export function isLogId(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_ID && allChars(value, isIdChar);
+}
+
+/** A telephone number as digits with an optional '+'. */
+export function isPhoneNumber(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_PHONE && allChars(value, isPhoneChar);
+}
+
 function validatorFor(spec: FieldSpec): Validator {
   switch (spec.kind) {
     case 'id':
-      return (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_ID && allChars(v, isIdChar) ? v : INVALID);
+      return (v) => (typeof v === 'string' && isLogId(v) ? v : INVALID);
     case 'enum': {
       const allowed = new Set(spec.values);
       return (v) => (typeof v === 'string' && allowed.has(v) ? v : INVALID);
@@ -164,7 +174,7 @@ function validatorFor(spec: FieldSpec): Validator {
       return (v) => (typeof v === 'string' ? (v.length > max ? `${v.slice(0, max)}…` : v) : INVALID);
     }
     case 'phone':
-      return (v) => (typeof v === 'string' && v.length > 0 && v.length <= MAX_PHONE && allChars(v, isPhoneChar) ? v : INVALID);
+      return (v) => (typeof v === 'string' && isPhoneNumber(v) ? v : INVALID);
     case 'caller':
       return (v) => (typeof v === 'string' && isMaskedCaller(v) ? v : INVALID);
     case 'sip':

@@ -5,6 +5,8 @@
 // passes the masker (masker.ts) on its way to the destination.
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
+import type { CallRecord, CallRecordSink } from './call-record.ts';
+import { callRecordSchema } from './call-record.ts';
 import type { ContextBindings, EventFields, EventName } from './events.ts';
 import { COMPILED_CONTEXT, COMPILED_EVENTS } from './events.ts';
 import type { LogMasker, MaskHitCounts, MaskRule } from './masker.ts';
@@ -51,9 +53,15 @@ export interface DiagnosticLogFn {
   (msg: string): void;
 }
 
-export interface Logger {
+export interface Logger extends CallRecordSink {
   /** Writes one event of the fixed vocabulary with its allowlisted fields. */
   event<N extends EventName>(name: N, fields: EventFields<N>): void;
+  /**
+   * Writes a call record as one "event":"cdr" line, whatever the level (unless silent):
+   * records are the operator's accounting, not diagnostics. Only the record's own fields
+   * are written; call-record.ts validates them before they get here.
+   */
+  callRecord(record: Partial<CallRecord>): void;
   /** A logger whose lines all carry the given context (callId, cell, component, backend). */
   child(bindings: ContextBindings): Logger;
   isLevelEnabled(level: LogLevel): boolean;
@@ -69,12 +77,16 @@ export interface Logger {
   flush(): void;
 }
 
+const RECORD_FIELDS = callRecordSchema.shape;
+
 /** Keys a diagnostic object may not set: they would forge or break a line's frame. */
 const RESERVED_KEYS = new Set(['event', 'level', 'time', 'msg']);
 
 interface Shared {
   readonly pino: PinoLogger;
   readonly masker: LogMasker;
+  /** The masked write path, for lines serialised here rather than by pino. */
+  readonly write: (line: string) => void;
   readonly destination: LogDestination;
   readonly counters: Omit<LoggerStats, 'maskHits'>;
 }
@@ -109,6 +121,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const shared: Shared = {
     pino: instance,
     masker,
+    write: (line) => maskingStream.write(line),
     destination,
     counters: { unknownFields: 0, invalidFields: 0, reservedFields: 0, unknownEvents: 0 },
   };
@@ -150,8 +163,19 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
     };
   }
 
+  function callRecord(record: Partial<CallRecord>): void {
+    if (log.level === 'silent') return;
+    const line: Record<string, unknown> = { level: 'info', time: new Date().toISOString(), event: 'cdr' };
+    for (const key of Object.keys(record)) {
+      if (Object.hasOwn(RECORD_FIELDS, key)) line[key] = scrubForLog((record as Record<string, unknown>)[key]);
+      else counters.unknownFields++;
+    }
+    shared.write(`${JSON.stringify(line)}\n`);
+  }
+
   return {
     event,
+    callRecord,
     child(bindings) {
       const merged: Record<string, unknown> = { ...context };
       const dropped = COMPILED_CONTEXT.apply(bindings, merged);
