@@ -1,6 +1,6 @@
 // ( name-addr / addr-spec ) *( SEMI param ): the value of From, To, Contact, Route,
 // Record-Route, Reply-To, Refer-To (RFC 3261 §20.10, §20.20, §20.39, grammar §25.1).
-import { isGenValueChar, isSpaceOrTab, isTokenChar, parseParams, quotedStringEnd, skipSpace, trimSpace, unquote, type ParamMap } from './syntax.ts';
+import { GEN_VALUE_CHARS, parseParams, quotedStringEnd, skipSpace, tokensAndSpaceEnd, trimSpace, unquote, type ParamMap } from './syntax.ts';
 import { isWellFormedUri } from './uri.ts';
 
 export interface NameAddr {
@@ -33,8 +33,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
     if (value.charCodeAt(i) !== 0x3c) return undefined;
   } else {
     // display-name as *(token LWS), possibly with no LWS before '<' (RFC 4475 §3.1.1.6).
-    let j = i;
-    while (j < value.length && (isTokenChar(value.charCodeAt(j)) || isSpaceOrTab(value.charCodeAt(j)))) j++;
+    const j = tokensAndSpaceEnd(value, i);
     if (value.charCodeAt(j) === 0x3c) {
       const tokens = trimSpace(value.slice(i, j));
       if (tokens.length > 0) displayName = tokens;
@@ -59,7 +58,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   }
   if (!isWellFormedUri(uri)) return undefined;
 
-  const params = parseParams(value, paramsStart, isGenValueChar);
+  const params = parseParams(value, paramsStart, GEN_VALUE_CHARS);
   if (params === undefined) return undefined;
   const nameAddr: { -readonly [K in keyof NameAddr]: NameAddr[K] } = { uri, bracketed, params };
   if (displayName !== undefined) nameAddr.displayName = displayName;

@@ -6,7 +6,7 @@ import type { HeaderField, SipMessage, SipRequest } from './message.ts';
 import type { ParseResult, SipParseError, SipParseErrorCode } from './parse-error.ts';
 import { DEFAULT_SIP_LIMITS, type SipLimits } from './limits.ts';
 import { canonicalHeaderName } from './header-names.ts';
-import { isSpaceOrTab, isToken, isWord, splitTopLevel, trimSpace } from './syntax.ts';
+import { isToken, isWord, topLevelEnd, trimSpace } from './syntax.ts';
 import { parseBoundedInteger, parseContentLength, parseCSeq } from './headers.ts';
 import { parseVia } from './via.ts';
 import { parseNameAddr } from './name-addr.ts';
@@ -65,7 +65,9 @@ function parse(bytes: Buffer, limits: SipLimits): ParseResult {
   const text = head.toString(isUtf8(head) ? 'utf8' : 'latin1');
   const firstLineEnd = text.indexOf('\r\n');
   const startLineText = firstLineEnd < 0 ? text : text.slice(0, firstLineEnd);
-  const startLine = parseStartLine(startLineText);
+  // CR and LF appear only as CRLF line ends (§7.1, §7.2), here as in header fields.
+  const parsedLine = parseStartLine(startLineText);
+  const startLine = hasBareLineBreak(startLineText) ? { ...parsedLine, uri: '', reason: '', problem: BARE_LINE_BREAK } : parsedLine;
 
   const headers: HeaderField[] = [];
   const structural = readHeaderFields(text, firstLineEnd < 0 ? text.length : firstLineEnd + 2, headers, limits);
@@ -110,9 +112,12 @@ function buildMessage(startLine: StartLine, headers: HeaderField[], body: Buffer
 function describeFailure(problem: Problem, startLine: StartLine, headers: HeaderField[]): SipParseError {
   const answerable = startLine.kind === 'request' && headers.some((field) => field.name === 'Via');
   if (!answerable) return { code: problem.code, reason: problem.reason, canRespond: false };
+  // The method tells the caller not to answer an ACK (§17.2.1); from CSeq when the Request-Line is unreadable.
+  const cseqField = headers.find((field) => field.name === 'CSeq');
+  const method = isToken(startLine.method) ? startLine.method : (cseqField && parseCSeq(cseqField.value)?.method) ?? '';
   const partial: SipRequest = {
     kind: 'request',
-    method: startLine.method,
+    method,
     uri: startLine.uri,
     headers,
     body: Buffer.alloc(0),
@@ -142,8 +147,9 @@ function readHeaderFields(text: string, from: number, headers: HeaderField[], li
     const line = text.slice(position, lineEnd);
     position = lineEnd + 2;
     // CR and LF appear only as CRLF line ends (§7; quoted-pair excludes them, §25.1).
-    if (line.includes('\r') || line.includes('\n')) return flush() ?? { code: 'BAD_LINE_ENDING', reason: 'Bare CR or LF in Header' };
-    if (isSpaceOrTab(line.charCodeAt(0))) {
+    if (hasBareLineBreak(line)) return flush() ?? BARE_LINE_BREAK;
+    const lead = line.charCodeAt(0);
+    if (lead === 0x20 || lead === 0x09) {
       if (name === undefined) return { code: 'BAD_HEADER', reason: 'Continuation Line Without Header' };
       const continuation = trimSpace(line);
       if (continuation.length > 0) value = value.length > 0 ? `${value} ${continuation}` : continuation;
@@ -159,6 +165,9 @@ function readHeaderFields(text: string, from: number, headers: HeaderField[], li
   }
   return flush();
 }
+
+const BARE_LINE_BREAK: Problem = { code: 'BAD_LINE_ENDING', reason: 'Bare CR or LF' };
+const hasBareLineBreak = (line: string): boolean => line.includes('\r') || line.includes('\n');
 
 const SIP_VERSION = 'SIP/2.0';
 
@@ -228,11 +237,12 @@ function validateHeaders(startLine: StartLine, headers: HeaderField[], limits: S
     counts.set(field.name, (counts.get(field.name) ?? 0) + 1);
     if (field.name !== 'Via') continue;
     // §20.42: each element of each Via field is one via-parm (RFC 4475 §3.1.2.1: no empty ones).
-    for (const element of splitTopLevel(field.value, 0x2c)) {
+    const ok = everyListElement(field.value, (element) => {
       viaValues++;
-      if (viaValues > limits.maxViaValues) return { code: 'TOO_MANY_VIA', reason: 'Too Many Via Values' };
-      if (parseVia(element) === undefined) return { code: 'BAD_VIA', reason: 'Malformed Via Header Field' };
-    }
+      return viaValues <= limits.maxViaValues && parseVia(element) !== undefined;
+    });
+    if (viaValues > limits.maxViaValues) return { code: 'TOO_MANY_VIA', reason: 'Too Many Via Values' };
+    if (!ok) return { code: 'BAD_VIA', reason: 'Malformed Via Header Field' };
   }
   for (const name of MANDATORY_HEADERS) {
     if (!counts.has(name)) return { code: 'MISSING_HEADER', reason: `Missing ${name} Header Field` };
@@ -282,6 +292,15 @@ function isCallId(value: string): boolean {
 function isAddressList(name: string, value: string): boolean {
   if (name === 'From' || name === 'To') return parseNameAddr(value) !== undefined;
   if (name === 'Contact' && value === '*') return true;
-  for (const element of splitTopLevel(value, 0x2c)) if (parseNameAddr(element) === undefined) return false;
-  return true;
+  return everyListElement(value, (element) => parseNameAddr(element) !== undefined);
+}
+
+/** Tests each comma-separated element (§7.3.1) in turn, stopping at the first failure. */
+function everyListElement(value: string, check: (element: string) => boolean): boolean {
+  for (let start = 0; ; ) {
+    const end = topLevelEnd(value, start, 0x2c);
+    if (!check(trimSpace(value.slice(start, end)))) return false;
+    if (end >= value.length) return true;
+    start = end + 1;
+  }
 }

@@ -16,26 +16,19 @@ export function charTable(extra: string, alnum: boolean): Uint8Array {
   return table;
 }
 
-export function inTable(table: Uint8Array, code: number): boolean {
-  return code < 128 && table[code] === 1;
-}
-
 /** token (§25.1). */
 const TOKEN = charTable(TOKEN_SYMBOLS, true);
-export const isTokenChar = (code: number): boolean => inTable(TOKEN, code);
 
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) if (!isTokenChar(text.charCodeAt(i))) return false;
-  return true;
+  return tokenEnd(text, 0) === text.length;
 }
 
 /** word (§25.1), used by Call-ID. */
 const WORD = charTable(TOKEN_SYMBOLS + '()<>:\\"/[]?{}', true);
 export function isWord(text: string): boolean {
   if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) if (!inTable(WORD, text.charCodeAt(i))) return false;
-  return true;
+  return scanTable(text, 0, WORD) === text.length;
 }
 
 export const isSpaceOrTab = (code: number): boolean => code === 0x20 || code === 0x09;
@@ -91,31 +84,58 @@ export function unquote(quoted: string): string {
 }
 
 /**
+ * Index of the next top-level `separator` at or after `from` (or text.length), skipping
+ * quoted strings and <...> (§7.3.1). An unterminated quote or bracket runs to the end, for
+ * validation to reject. Callers walk lists with it and can stop at the first bad element.
+ */
+export function topLevelEnd(text: string, from: number, separator: number): number {
+  for (let i = from; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === separator) return i;
+    if (code === 0x22) {
+      const end = quotedStringEnd(text, i);
+      if (end < 0) return text.length;
+      i = end - 1;
+    } else if (code === 0x3c) {
+      const close = text.indexOf('>', i + 1);
+      if (close < 0) return text.length;
+      i = close;
+    }
+  }
+  return text.length;
+}
+
+/**
  * Splits a header value at top-level commas (§7.3.1), ignoring commas inside quoted strings
  * and <...>. Elements are trimmed; empty elements are kept so validation can reject them.
  */
 export function splitTopLevel(text: string, separator: number): string[] {
   const parts: string[] = [];
   let start = 0;
-  let inAngle = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inAngle) {
-      if (code === 0x3e) inAngle = false;
-    } else if (code === 0x22) {
-      const end = quotedStringEnd(text, i);
-      if (end < 0) break; // unterminated: the rest is one element, for validation to reject
-      i = end - 1;
-    } else if (code === 0x3c) {
-      inAngle = true;
-    } else if (code === separator) {
-      parts.push(trimSpace(text.slice(start, i)));
-      start = i + 1;
-    }
+  for (;;) {
+    const end = topLevelEnd(text, start, separator);
+    parts.push(trimSpace(text.slice(start, end)));
+    if (end >= text.length) return parts;
+    start = end + 1;
   }
-  parts.push(trimSpace(text.slice(start)));
-  return parts;
 }
+
+/** Index after the run of chars in `table` starting at `index`. */
+export function scanTable(text: string, index: number, table: Uint8Array): number {
+  while (index < text.length) {
+    const code = text.charCodeAt(index);
+    if (code >= 128 || table[code] !== 1) break;
+    index++;
+  }
+  return index;
+}
+
+/** Index after a run of token chars (§25.1 token) from `index`. */
+export const tokenEnd = (text: string, index: number): number => scanTable(text, index, TOKEN);
+
+/** Index after a run of tokens and SP/HTAB, the unquoted display-name form (§25.1). */
+const TOKEN_OR_SPACE = charTable(TOKEN_SYMBOLS + ' \t', true);
+export const tokensAndSpaceEnd = (text: string, index: number): number => scanTable(text, index, TOKEN_OR_SPACE);
 
 /** generic-param values in a parameter map: `null` when the parameter has no `=value`. */
 export type ParamMap = Map<string, string | null>;
@@ -125,14 +145,14 @@ export type ParamMap = Map<string, string | null>;
  * (§7.3.1: parameter names are case-insensitive), values as written (quoted-strings keep
  * their quotes). Returns undefined on an empty or malformed parameter.
  */
-export function parseParams(text: string, index: number, valueChar: (code: number) => boolean): ParamMap | undefined {
+export function parseParams(text: string, index: number, valueChars: Uint8Array): ParamMap | undefined {
   const params: ParamMap = new Map();
   let i = skipSpace(text, index);
   while (i < text.length) {
     if (text.charCodeAt(i) !== 0x3b) return undefined;
     i = skipSpace(text, i + 1);
     const nameStart = i;
-    while (i < text.length && isTokenChar(text.charCodeAt(i))) i++;
+    i = tokenEnd(text, i);
     if (i === nameStart) return undefined;
     const name = text.slice(nameStart, i).toLowerCase();
     i = skipSpace(text, i);
@@ -145,7 +165,7 @@ export function parseParams(text: string, index: number, valueChar: (code: numbe
         if (end < 0) return undefined;
         i = end;
       } else {
-        while (i < text.length && valueChar(text.charCodeAt(i))) i++;
+        i = scanTable(text, i, valueChars);
         if (i === valueStart) return undefined;
       }
       value = text.slice(valueStart, i);
@@ -157,6 +177,5 @@ export function parseParams(text: string, index: number, valueChar: (code: numbe
 }
 
 /** gen-value = token / host / quoted-string (§25.1): token chars plus the host delimiters. */
-const GEN_VALUE = charTable(TOKEN_SYMBOLS + ':[]', true);
-export const isGenValueChar = (code: number): boolean => inTable(GEN_VALUE, code);
+export const GEN_VALUE_CHARS = charTable(TOKEN_SYMBOLS + ':[]', true);
 

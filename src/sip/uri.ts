@@ -3,7 +3,7 @@
 // is "value%41", never "valueA"); an escaped %00 stays in the string (RFC 4475 §3.1.1.4).
 import { isIPv4, isIPv6 } from 'node:net';
 import { isUtf8 } from 'node:buffer';
-import { charTable, inTable, isDigits } from './syntax.ts';
+import { charTable, isDigits, scanTable } from './syntax.ts';
 
 export interface SipUri {
   readonly scheme: 'sip' | 'sips';
@@ -34,10 +34,9 @@ const isHex = (code: number): boolean =>
 
 /** True when every char is in the set and each `%` starts a valid escape (§25.1 escaped). */
 function allIn(text: string, table: Uint8Array): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (!inTable(table, code)) return false;
-    if (code === 0x25 && !(isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2)))) return false;
+  if (scanTable(text, 0, table) !== text.length) return false;
+  for (let percent = text.indexOf('%'); percent >= 0; percent = text.indexOf('%', percent + 1)) {
+    if (!(isHex(text.charCodeAt(percent + 1)) && isHex(text.charCodeAt(percent + 2)))) return false;
   }
   return true;
 }
@@ -66,7 +65,7 @@ export function uriScheme(text: string): string | undefined {
   if (colon <= 0) return undefined;
   const first = text.charCodeAt(0) | 0x20;
   if (first < 0x61 || first > 0x7a) return undefined;
-  for (let i = 1; i < colon; i++) if (!inTable(SCHEME, text.charCodeAt(i))) return undefined;
+  if (scanTable(text, 1, SCHEME) < colon) return undefined;
   return text.slice(0, colon).toLowerCase();
 }
 

@@ -1,5 +1,5 @@
 // The Via header value (RFC 3261 §20.42, grammar §25.1; received/rport per RFC 3581, IPv6 per RFC 5118 §4.5).
-import { isGenValueChar, isSpaceOrTab, isTokenChar, parseParams, skipSpace, type ParamMap } from './syntax.ts';
+import { GEN_VALUE_CHARS, isDigit, isSpaceOrTab, parseParams, skipSpace, tokenEnd, type ParamMap } from './syntax.ts';
 import { parseHostPort, parsePort } from './uri.ts';
 
 export interface Via {
@@ -18,11 +18,6 @@ export interface Via {
   readonly rport?: number | true;
 }
 
-function readToken(text: string, index: number): number {
-  while (index < text.length && isTokenChar(text.charCodeAt(index))) index++;
-  return index;
-}
-
 /** Reads SWS "/" SWS (§25.1 SLASH); returns the index after it or -1. */
 function readSlash(text: string, index: number): number {
   const at = skipSpace(text, index);
@@ -32,17 +27,17 @@ function readSlash(text: string, index: number): number {
 /** Parses one via-parm (one element of a Via list); undefined when malformed. */
 export function parseVia(value: string): Via | undefined {
   let i = skipSpace(value, 0);
-  const nameEnd = readToken(value, i);
+  const nameEnd = tokenEnd(value, i);
   if (nameEnd === i) return undefined;
   const name = value.slice(i, nameEnd);
   i = readSlash(value, nameEnd);
   if (i < 0) return undefined;
-  const versionEnd = readToken(value, i);
+  const versionEnd = tokenEnd(value, i);
   if (versionEnd === i) return undefined;
   const version = value.slice(i, versionEnd);
   i = readSlash(value, versionEnd);
   if (i < 0) return undefined;
-  const transportEnd = readToken(value, i);
+  const transportEnd = tokenEnd(value, i);
   if (transportEnd === i) return undefined;
   const transport = value.slice(i, transportEnd).toUpperCase();
 
@@ -55,7 +50,7 @@ export function parseVia(value: string): Via | undefined {
     if (close < 0) return undefined;
     i = close + 1;
   } else {
-    while (i < value.length && (isTokenChar(value.charCodeAt(i)))) i++;
+    i = tokenEnd(value, i);
   }
   const hostText = value.slice(hostStart, i);
   let portText: string | undefined;
@@ -63,13 +58,13 @@ export function parseVia(value: string): Via | undefined {
   if (value.charCodeAt(i) === 0x3a) {
     i = skipSpace(value, i + 1);
     const portStart = i;
-    while (i < value.length && value.charCodeAt(i) >= 0x30 && value.charCodeAt(i) <= 0x39) i++;
+    while (i < value.length && isDigit(value.charCodeAt(i))) i++;
     portText = value.slice(portStart, i);
   }
   const sentBy = parseHostPort(portText === undefined ? hostText : `${hostText}:${portText}`);
   if (sentBy === undefined) return undefined;
 
-  const params = parseParams(value, i, isGenValueChar);
+  const params = parseParams(value, i, GEN_VALUE_CHARS);
   if (params === undefined) return undefined;
 
   const via: { -readonly [K in keyof Via]: Via[K] } = {

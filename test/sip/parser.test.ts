@@ -164,3 +164,17 @@ test('invalid UTF-8 in a header is kept octet for octet (latin1), never replaced
   if (!result.ok) return;
   assert.equal(result.message.headers.find((h) => h.name === 'X-Raw')?.value, '\u00ff\u00fe');
 });
+
+test('a bare CR or LF in the start line is refused, and the partial method falls back to CSeq', () => {
+  const lfInReason = failure(withContentLength(['SIP/2.0 200 O\rK', ...INVITE_LINES.slice(1, 7)]));
+  assert.equal(lfInReason.code, 'BAD_LINE_ENDING');
+  assert.equal(lfInReason.canRespond, false);
+  const crInUri = failure(withContentLength(['INVITE sip:a@b.example\r SIP/2.0', ...INVITE_LINES.slice(1)]));
+  assert.equal(crInUri.code, 'BAD_LINE_ENDING');
+  assert.equal(crInUri.partial?.method, 'INVITE');
+  assert.equal(crInUri.partial?.uri, '');
+  const garbled = failure(withContentLength(['I\nNVITE sip:a@b.example SIP/2.0', ...INVITE_LINES.slice(1)]));
+  assert.equal(garbled.partial?.method, 'INVITE'); // from CSeq: 314159 INVITE
+  const ack = failure(withContentLength(['ACK <sip:a@b.example> SIP/2.0', ...INVITE_LINES.slice(1).filter((l) => !l.startsWith('CSeq')), 'CSeq: 1 ACK']));
+  assert.equal(ack.partial?.method, 'ACK'); // the caller must not answer it (§17.2.1)
+});

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { buildResponse, serializeMessage, SipSerializeError } from '../../src/sip/serializer.ts';
 import { parseMessage } from '../../src/sip/parser.ts';
 import type { SipRequest } from '../../src/sip/message.ts';
+import fc from 'fast-check';
+import { canonicalHeaderName } from '../../src/sip/headers.ts';
 import { inviteBytes } from './sip-text.ts';
 
 function parsedInvite(): SipRequest {
@@ -65,4 +67,43 @@ test('buildResponse copies Via (all, in order), From, To, Call-ID, CSeq and adds
   assert.equal(trying.headers.find((h) => h.name === 'To')?.value, '<sip:+15551234567@ivr.example.com>');
   const tagged: SipRequest = { ...invite, headers: invite.headers.map((h) => (h.name === 'To' ? { name: 'To', value: '<sip:x@y.example>;tag=old' } : h)) };
   assert.equal(buildResponse(tagged, 200, 'OK', [], 'new').headers.find((h) => h.name === 'To')?.value, '<sip:x@y.example>;tag=old');
+});
+
+const token = fc.stringMatching(/^[A-Za-z0-9\-.!%*_+`'~]{1,12}$/);
+/** Header text as the parser leaves it: no CR/LF, no leading/trailing SP/HTAB (§7.3.1). */
+const headerText = fc.string({ unit: fc.constantFrom(...'abcXYZ019 \t;,="<>@:\\/%é大'.split('')), maxLength: 40 })
+  .map((text) => text.replace(/^[ \t]+|[ \t]+$/g, ''));
+
+const generatedRequest: fc.Arbitrary<SipRequest> = fc.record({
+  method: token,
+  user: fc.stringMatching(/^[a-z0-9+]{1,10}$/),
+  branch: token,
+  seq: fc.integer({ min: 0, max: 0xffffffff }),
+  extra: fc.array(fc.tuple(token.filter((name) => !['l', 'content-length', 'via', 'v', 'from', 'f', 'to', 't', 'cseq', 'call-id', 'i',
+    'max-forwards', 'contact', 'm', 'route', 'record-route'].includes(name.toLowerCase())), headerText), { maxLength: 6 }),
+  body: fc.uint8Array({ maxLength: 300 }),
+}).map(({ method, user, branch, seq, extra, body }) => ({
+  kind: 'request' as const,
+  method,
+  uri: `sip:${user}@ivr.example.com`,
+  headers: [
+    { name: 'Via', value: `SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK${branch}` },
+    { name: 'From', value: `<sip:${user}@example.com>;tag=${branch}` },
+    { name: 'To', value: `<sip:${user}@ivr.example.com>` },
+    { name: 'Call-ID', value: `${branch}@example.com` },
+    { name: 'CSeq', value: `${seq} ${method}` },
+    ...extra.map(([name, value]) => ({ name: canonicalHeaderName(name), value })),
+    { name: 'Content-Length', value: String(body.length) },
+  ],
+  body: Buffer.from(body),
+}));
+
+test('round trip: serialize → parse gives the same message, and serializing again gives the same bytes', () => {
+  fc.assert(fc.property(generatedRequest, (message) => {
+    const bytes = serializeMessage(message);
+    const parsed = parseMessage(bytes);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.code);
+    assert.deepEqual(parsed.message, message);
+    assert.deepEqual(serializeMessage(parsed.message), bytes);
+  }), { numRuns: 1000 });
 });
