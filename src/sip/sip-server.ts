@@ -1,0 +1,104 @@
+// Composition of the SIP stack: transports → transport layer → transaction layer → UAS core.
+// The server (src/server) starts one SipServer and receives IncomingCalls from it.
+import type { SipLimits } from './limits.ts';
+import { DEFAULT_SIP_LIMITS } from './limits.ts';
+import type { IncomingCall } from './incoming-call.ts';
+import type { LocalEndpoint } from './dialog.ts';
+import { UserAgentServer } from './user-agent-server.ts';
+import type { AdmissionHook, RoutingHook } from './user-agent-server.ts';
+import { TransportLayer } from './transport-layer.ts';
+import { UdpTransport } from './transport-udp.ts';
+import { TcpTransport } from './transport-tcp.ts';
+import type { StreamTransportOptions } from './transport-tcp.ts';
+import { TlsTransport } from './transport-tls.ts';
+import type { TlsTransportOptions } from './transport-tls.ts';
+import type { Scheduler, TimerBase } from './timers.ts';
+import type { SipLogger, TransportKind } from './transport.ts';
+import { silentLogger } from './transport.ts';
+
+type ListenerOptions<T> = Omit<T, 'maxMessageBytes' | 'logger'>;
+
+export interface SipServerConfig {
+  readonly udp?: { readonly host: string; readonly port: number };
+  readonly tcp?: ListenerOptions<StreamTransportOptions>;
+  readonly tls?: ListenerOptions<TlsTransportOptions>;
+  /** Host put in Via and Contact (default: each listener's bound address). */
+  readonly advertisedHost?: string;
+  readonly limits?: SipLimits;
+  /** Receives every call that passed admission; answer with call.accept(sdp) or call.reject(...). */
+  readonly onCall: (call: IncomingCall) => void;
+  readonly admission?: AdmissionHook;
+  readonly routing?: RoutingHook;
+  readonly minSessionExpires?: number;
+  readonly transferTimeoutMs?: number;
+  readonly maxTransactions?: number;
+  readonly scheduler?: Scheduler;
+  readonly timerBase?: TimerBase;
+  readonly logger?: SipLogger;
+}
+
+export class SipServer {
+  private closed = false;
+
+  private constructor(
+    readonly uas: UserAgentServer,
+    private readonly transports: TransportLayer,
+  ) {}
+
+  static async start(config: SipServerConfig): Promise<SipServer> {
+    const logger = config.logger ?? silentLogger;
+    const limits = config.limits ?? DEFAULT_SIP_LIMITS;
+    let layer: TransportLayer | undefined;
+    const local = (kind: TransportKind): LocalEndpoint => {
+      const bound = layer?.transport(kind)?.local ?? { address: '127.0.0.1', port: 5060 };
+      const host = config.advertisedHost ?? bound.address;
+      return { kind, host: host.includes(':') && !host.startsWith('[') ? `[${host}]` : host, port: bound.port };
+    };
+    const uas = new UserAgentServer({
+      local,
+      onCall: config.onCall,
+      logger,
+      ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
+    });
+    layer = new TransportLayer(uas, { limits, logger });
+    const receive = layer.receive.bind(layer);
+    const shared = { maxMessageBytes: limits.maxMessageBytes, logger };
+    const server = new SipServer(uas, layer);
+    try {
+      if (config.udp === undefined && config.tcp === undefined && config.tls === undefined) {
+        throw new TypeError('sip: no listener configured (udp, tcp or tls)');
+      }
+      // Each listener joins the layer as soon as it is bound, so a later bind failure closes it too.
+      if (config.udp !== undefined) layer.add(await UdpTransport.listen({ ...config.udp, ...shared }, receive));
+      if (config.tcp !== undefined) layer.add(await TcpTransport.listen({ ...config.tcp, ...shared }, receive));
+      if (config.tls !== undefined) layer.add(await TlsTransport.listen({ ...config.tls, ...shared }, receive));
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  /** The bound address of a listener (port 0 in config → the real port here). */
+  address(kind: TransportKind): { address: string; port: number } | undefined {
+    return this.transports.transport(kind)?.local;
+  }
+
+  get activeCalls(): number {
+    return this.uas.activeCalls;
+  }
+
+  /** Ends every call, stops the transactions and closes every socket; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.uas.close();
+    await this.transports.close();
+  }
+}
+
+function pick<T extends object, K extends keyof T>(object: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (object[key] !== undefined) out[key] = object[key];
+  return out;
+}
