@@ -12,7 +12,7 @@ import { PostgresConnector } from '../../src/connectors/postgres.ts';
 import { HttpsJsonConnector } from '../../src/connectors/https-json.ts';
 import { HttpsPaymentGateway } from '../../src/connectors/payment-gateway.ts';
 import { silentLogger } from '../../src/connectors/types.ts';
-import { testSecret } from './secret-double.ts';
+import { testSecret } from './cells.ts';
 
 /** Running, as opposed to gone or exited and waiting to be reaped (state Z, zombie). */
 function running(pid: number): boolean {

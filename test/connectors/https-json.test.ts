@@ -14,7 +14,7 @@ import type { ChargeRequest } from '../../src/connectors/payment-gateway.ts';
 import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError } from '../../src/connectors/errors.ts';
 import { silentLogger } from '../../src/connectors/types.ts';
 import type { Secret } from '../../src/vault/types.ts';
-import { testSecret } from './secret-double.ts';
+import { testSecret } from './cells.ts';
 import { silentServer, tlsFront } from './servers.ts';
 
 let pki: Pki;

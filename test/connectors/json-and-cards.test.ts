@@ -6,7 +6,7 @@ import { JsonBodyError, containsSecret, encodeJsonBody } from '../../src/connect
 import { JsonBytesError, parseJsonBytes } from '../../apps/parking/json-bytes.ts';
 import { brandOf, expiryValid, luhnValid } from '../../apps/parking/card-bytes.ts';
 import { STATE_CODES, keypadForm } from '../../apps/parking/states.ts';
-import { testSecret } from './secret-double.ts';
+import { testSecret } from './cells.ts';
 
 test('a body with secrets is byte-identical to JSON.stringify of the same values', () => {
   const body = encodeJsonBody({ amount_cents: 6500, currency: 'USD', card: { number: testSecret('pan', '4111111111111111'), expiry: testSecret('expiry', '1228') }, tags: ['a', 1, true, null] });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResultTap, buildExtendedQuery } from '../../src/connectors/pg-wire.ts';
-import { TestCell, revealForTest, testSecret } from './secret-double.ts';
+import { RecordingCell, secretDigits, testSecret } from './cells.ts';
 
 function message(code: string, body: Buffer): Buffer {
   const header = Buffer.alloc(5);
@@ -67,7 +67,7 @@ test('extended query bytes: Parse, Bind (secret binary, plain text, NULL), Descr
 
 test('result tap moves sensitive fields into the cell and zeroes them in the chunk, at every split point', () => {
   for (let split = 1; split < reply.length; split += 1) {
-    const cell = new TestCell();
+    const cell = new RecordingCell();
     const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 16, importer: cell });
     const wire = Buffer.from(reply);
     const first = wire.subarray(0, split);
@@ -77,13 +77,14 @@ test('result tap moves sensitive fields into the cell and zeroes them in the chu
     assert.equal(tap.failure, undefined, `split ${split}`);
     assert.equal(tap.finished, true);
     assert.equal(tap.rows.length, 2);
-    assert.equal(revealForTest(tap.rows[0]!.get(1)), '12345678');
-    assert.equal(revealForTest(tap.rows[1]!.get(1)), '23456789');
+    assert.equal(secretDigits(tap.rows[0]!.get(1)), '12345678');
+    assert.equal(secretDigits(tap.rows[1]!.get(1)), '23456789');
     assert.equal(wire.indexOf('12345678'), -1, `split ${split}: citation left in the chunk`);
     assert.equal(wire.indexOf('23456789'), -1);
     // Non-sensitive columns are untouched for pg's parser.
     assert.notEqual(wire.indexOf('expired meter'), -1);
     for (const source of cell.sources) assert.ok(source.every((byte) => byte === 0));
+    cell.cell.release('completed');
   }
 });
 
@@ -99,7 +100,7 @@ test('result tap keeps only the SQLSTATE of an error and zeroes its texts', () =
 
 test('result tap refuses an oversized sensitive value but still zeroes it', () => {
   const wire = Buffer.from(reply);
-  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 4, importer: new TestCell() });
+  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 4, importer: new RecordingCell() });
   tap.feed(wire);
   assert.equal(tap.failure, 'secret-too-long');
   assert.equal(wire.indexOf('12345678'), -1);
@@ -107,7 +108,7 @@ test('result tap refuses an oversized sensitive value but still zeroes it', () =
 
 test('result tap stops on an unknown message code and blanks the rest of the chunk', () => {
   const wire = Buffer.concat([message('?', Buffer.from('x')), dataRow(['12345678'])]);
-  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 16, importer: new TestCell() });
+  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 16, importer: new RecordingCell() });
   tap.feed(wire);
   assert.equal(tap.failure, 'desync');
   assert.equal(wire.indexOf('12345678'), -1);

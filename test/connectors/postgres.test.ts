@@ -12,7 +12,7 @@ import type { PostgresBackendConfig } from '../../src/connectors/postgres.ts';
 import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError } from '../../src/connectors/errors.ts';
 import { silentLogger } from '../../src/connectors/types.ts';
 import type { ConnectorLogger } from '../../src/connectors/types.ts';
-import { TestCell, revealForTest, testSecret } from './secret-double.ts';
+import { RecordingCell, secretDigits, testSecret } from './cells.ts';
 import { silentServer, tlsFront } from './servers.ts';
 
 let pki: Pki;
@@ -85,10 +85,10 @@ test('warm pool over verified mTLS; seeded citation found with a Secret-bound pa
 
 test('keypad plate lookup returns the sensitive citation column as Secrets in the cell', async () => {
   const city = connector();
-  const cell = new TestCell();
+  const cell = new RecordingCell();
   const result = await city.run('unpaidByPlate', [testSecret('digits', '7222123'), 'CA'], { cell });
   assert.equal(result.rowCount, 2);
-  assert.deepEqual(result.rows.map((row) => [row.violation, row.amount_cents, revealForTest(row.citation)]), [
+  assert.deepEqual(result.rows.map((row) => [row.violation, row.amount_cents, secretDigits(row.citation)]), [
     ['expired meter', 6500, '12345678'],
     ['street cleaning', 6500, '23456789'],
   ]);
