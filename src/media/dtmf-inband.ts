@@ -5,12 +5,13 @@
 //   combine (the DFT is linear) into a 102-sample block (12.75 ms, 78 Hz bins) every 51 samples, so
 //   the detector sees overlapping blocks at the cost of non-overlapping ones: 8 multiply-adds per sample.
 // - A block is a hit for a key when the strongest row and column tones each reach the level floor,
-//   stand out from the other tones of their group, respect the twist limits, together hold at least
-//   half the block's energy (talk-off: speech spreads energy widely), and show no strong second
+//   stand out from the other tones of their group, respect the twist limits, together hold over two
+//   thirds of the block's energy (talk-off: speech spreads energy widely), and show no strong second
 //   harmonic (voiced speech has one, a DTMF generator does not).
-// - Duration: a key needs HITS_TO_DETECT consecutive hits. With 51-sample hops, a 40 ms tone always
-//   yields at least 5 hits and a 23 ms tone at most 4 while a hit needs roughly half the block
-//   covered by tone (see CAPTURE_MIN), which separates Q.24's operate and non-operate durations.
+// - Duration: a key needs HITS_TO_DETECT consecutive hits. With 51-sample hops a 40 ms tone (320
+//   samples) spans at least 4 whole blocks plus partly covered ones, a 23 ms tone (184) at most 2;
+//   a partly covered block is a hit only when the tone fills most of it (CAPTURE_MIN), so 5 hits
+//   separate Q.24's operate and non-operate durations at every alignment (the tests sweep them).
 // - Frequency: the phase advance of each tone between consecutive blocks (averaged over the hits)
 //   measures its offset to within a few Hz, unambiguous up to ±78 Hz; keys more than 2.5% off are
 //   refused (Q.24: operate within ±1.5%, never beyond ±3.5%).
@@ -40,7 +41,7 @@ const dbToPower = (db: number) => 10 ** (db / 10);
 const NORMAL_TWIST = dbToPower(9); // row (low group) stronger: Q.24 8 dB + 1 dB measurement margin
 const REVERSE_TWIST = dbToPower(5); // column stronger: Q.24 4 dB + 1 dB margin
 const RELATIVE_PEAK = dbToPower(6); // winning tone over every other tone of its group
-const CAPTURE_MIN = 0.5; // both tones' energy over the block's total energy
+const CAPTURE_MIN = 0.68; // both tones' energy over the block's total: speech peaks near 0.6, tones ≥ 0.75
 const HARMONIC_MAX = dbToPower(-10); // second harmonic relative to its fundamental
 const FREQUENCY_TOLERANCE = 0.025;
 const HITS_TO_DETECT = 5;
