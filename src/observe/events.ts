@@ -124,7 +124,7 @@ export const CONTEXT_FIELDS = { callId: id, cell: count, component: id, backend:
 export type ContextBindings = { [K in keyof typeof CONTEXT_FIELDS]?: ValueOf<(typeof CONTEXT_FIELDS)[K]> };
 
 /** Returned by a validator for a value outside its field's kind. */
-export const INVALID: unique symbol = Symbol('invalid');
+const INVALID: unique symbol = Symbol('invalid');
 type Validator = (value: unknown) => unknown;
 
 const MAX_ID = 128;

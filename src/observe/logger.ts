@@ -14,7 +14,6 @@ import { createLogMasker } from './masker.ts';
 import { scrubForLog } from './secret-like.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Where lines go: anything with write(), e.g. a stream. Lines end with '\n'. */
 export interface LogDestination {
