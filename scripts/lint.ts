@@ -15,7 +15,8 @@ export const LAYERS: Record<string, number> = {
   connectors: 3,
   flow: 4,
   server: 5,
-  cli: 5,
+  // The command line sits on top: it starts the server (and, for the demo, an app).
+  cli: 6,
 };
 
 function* sourceFiles(dir: string): Generator<string> {
