@@ -6,7 +6,7 @@ import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
 import type { DtmfCode, KeyPushResult, Secret, SecretKind } from '../vault/types.ts';
 import type { ChargeResult, FlowPorts, PlayItem, BackendParam, BackendResult, CallValue, SecretBuilder, TimerHandle } from './ports.ts';
 import { initialGatherState, transition, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
-import { currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
+import { charactersClips, currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
 import { assertNoSecret } from './secret-guard.ts';
 import { BackendUnavailableError, FlowEnd, FlowUsageError, UnknownPromptError } from './errors.ts';
 
@@ -14,6 +14,8 @@ import { BackendUnavailableError, FlowEnd, FlowUsageError, UnknownPromptError } 
 export type SayPart =
   | { prompt: string; lang?: Language }
   | { digits: string }
+  /** Letters and digits one by one, e.g. a licence plate. */
+  | { characters: string }
   | { number: number }
   | { currency: number }
   | { date: string }
@@ -244,6 +246,7 @@ export class CallContext {
         assertNoSecret(part, 'say');
         if ('prompt' in part) items.push(this.#promptClip(part.prompt, part.lang ?? lang));
         else if ('digits' in part) items.push(...clips(digitsClips(part.digits)));
+        else if ('characters' in part) items.push(...clips(charactersClips(part.characters)));
         else if ('number' in part) items.push(...clips(numberClips(part.number, lang)));
         else if ('currency' in part) items.push(...clips(currencyClips(part.currency, lang)));
         else if ('date' in part) items.push(...clips(dateClips(part.date, lang)));

@@ -22,6 +22,7 @@ const dtmfKey = z.enum(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '
 const sayPart = z.union([
   z.strictObject({ prompt: z.string().min(1), lang: language.optional() }),
   z.strictObject({ digits: expr }),
+  z.strictObject({ characters: expr }),
   z.strictObject({ number: expr }),
   z.strictObject({ currency: expr }),
   z.strictObject({ date: expr }),

@@ -26,6 +26,7 @@ export const SAY_AS_CLIPS: readonly string[] = [
   'word.of',
   'key.star',
   'key.pound',
+  ...[...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((letter) => `letter.${letter}`),
 ];
 
 /** Ten clip ids, index = digit: the table Secret.spell() maps a secret's digits onto. */
@@ -47,6 +48,15 @@ export function digitsClips(text: string): string[] {
     else throw new RangeError('sayDigits takes only 0-9, * and #');
   }
   return clips;
+}
+
+/** Letters and digits one by one (a licence plate); never for secrets. */
+export function charactersClips(text: string): string[] {
+  return [...text.toUpperCase()].map((char) => {
+    if (char >= 'A' && char <= 'Z') return `letter.${char}`;
+    if (char >= '0' && char <= '9') return `num.${char}`;
+    throw new RangeError('sayCharacters takes only letters and digits');
+  });
 }
 
 function belowThousand(n: number, lang: Language): string[] {

@@ -72,6 +72,7 @@ class Scope {
       if ('spell' in part) return { spell: this.secret(part.spell as string) };
       if ('prompt' in part) return { prompt: this.text(part.prompt as string), ...(part.lang ? { lang: part.lang as Language } : {}) };
       if ('digits' in part) return { digits: this.plain(part.digits as Expr) };
+      if ('characters' in part) return { characters: this.plain(part.characters as Expr) };
       if ('number' in part) return { number: this.number(part.number as Expr) };
       if ('currency' in part) return { currency: this.number(part.currency as Expr) };
       if ('date' in part) return { date: this.plain(part.date as Expr) };
