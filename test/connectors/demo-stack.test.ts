@@ -12,7 +12,8 @@ import { PostgresConnector } from '../../src/connectors/postgres.ts';
 import { HttpsJsonConnector } from '../../src/connectors/https-json.ts';
 import { HttpsPaymentGateway } from '../../src/connectors/payment-gateway.ts';
 import { silentLogger } from '../../src/connectors/types.ts';
-import { testSecret } from './cells.ts';
+import { RecordingCell, secretDigits, testSecret } from './cells.ts';
+import { demoBackendConfigs } from '../../apps/parking/backends.ts';
 
 /** Running, as opposed to gone or exited and waiting to be reaped (state Z, zombie). */
 function running(pid: number): boolean {
@@ -61,32 +62,21 @@ test('demo stack: seeded city database and gateway over mTLS, all gone after SIG
   assert.equal(statSync(pkiDir).mode & 0o777, 0o700);
   assert.equal(statSync(stack.db.tls.key).mode & 0o777, 0o600);
 
+  const configs = demoBackendConfigs(stack);
   const city = new PostgresConnector(
     {
-      name: 'city',
-      host: stack.db.host,
-      port: stack.db.port,
-      database: stack.db.database,
-      user: stack.db.user,
-      tls: { ...stack.db.tls, servername: 'localhost' },
+      ...configs.city,
       operations: {
+        ...configs.city.operations,
         ticket: { sql: 'SELECT plate, state, violation, issued_on, amount_cents, status FROM tickets WHERE citation = $1' },
         count: { sql: 'SELECT count(*)::int AS n FROM tickets' },
         payColumns: { sql: "SELECT column_name FROM information_schema.columns WHERE table_name = 'payments' ORDER BY ordinal_position" },
-        recordPayment: {
-          sql: `WITH paid AS (UPDATE tickets SET status = 'paid' WHERE citation = $1 AND status = 'unpaid' RETURNING id, amount_cents)
-                INSERT INTO payments (ticket_id, amount_cents, gateway_authorization, card_last4)
-                SELECT id, amount_cents, $2, $3 FROM paid RETURNING confirmation`,
-        },
         readPayments: { sql: 'SELECT card_last4 FROM payments' },
       },
     },
     silentLogger,
   );
-  const https = new HttpsJsonConnector(
-    { name: 'gateway', allowedHosts: [stack.gateway.host], endpoints: { charge: { method: 'POST', url: stack.gateway.url } }, tls: stack.gateway.tls },
-    silentLogger,
-  );
+  const https = new HttpsJsonConnector(configs.gateway, silentLogger);
   try {
     const citation = (text: string) => city.run('ticket', [testSecret('account', text)]).then((result) => result.rows);
     assert.deepEqual(await citation('12345678'), [{ plate: '7ABC123', state: 'CA', violation: 'expired meter', issued_on: '2026-10-03', amount_cents: 6500, status: 'unpaid' }]);
@@ -104,8 +94,15 @@ test('demo stack: seeded city database and gateway over mTLS, all gone after SIG
       idempotencyKey: 'demo-stack-test',
     });
     assert.ok(charged.approved);
-    const recorded = await city.run('recordPayment', [testSecret('account', '12345678'), charged.authCode, charged.last4]);
+    // The plate path as the flow runs it: keypad form (Secret) and state code 01.
+    const cell = new RecordingCell();
+    const plate = await city.run('unpaidByPlate', [testSecret('digits', '7222123'), '01'], { cell });
+    assert.deepEqual(plate.rows.map((row) => [row.id, secretDigits(row.citation), row.amount_cents]), [[1, '12345678', 6500], [2, '23456789', 6500]]);
+    const recorded = await city.run('recordPayment', [plate.rows[0]!.id as number, charged.authCode, charged.last4]);
     assert.equal(recorded.rowCount, 1);
+    assert.equal(typeof recorded.rows[0]!.confirmation, 'string'); // bigint stays text
+    // A second payment for the same ticket records nothing.
+    assert.equal((await city.run('recordPayment', [1, charged.authCode, charged.last4])).rowCount, 0);
     assert.equal((await citation('12345678'))[0]!.status, 'paid');
     // The IVR's role may record payments but not read card data back.
     await assert.rejects(city.run('readPayments', []), (error: unknown) => (error as { detail?: string }).detail === '42501');
