@@ -403,3 +403,14 @@ test('transfer failure: NOTIFY sipfrag 486 → failed and the call stays; REFER 
   assert.equal(await third, 'failed');
   assert.deepEqual(h.ended, []);
 });
+
+test('no enumeration: an unknown number gets the same SIP exchange as a known one (routing never rejects)', () => {
+  const known = harness();
+  const unknown = harness();
+  known.send(INVITE);
+  unknown.send(INVITE.replaceAll('5551000', '5559999'));
+  assert.equal(unknown.calls[0]!.application, 'not-in-service');
+  assert.equal(known.calls[0]!.application, 'parking');
+  // Both got exactly 100 Trying at t=0 and a call object; what follows is the application's answer.
+  assert.deepEqual(unknown.channel.sent.map((s) => [s.at, s.bytes.split('\r\n')[0]]), known.channel.sent.map((s) => [s.at, s.bytes.split('\r\n')[0]]));
+});
