@@ -8,8 +8,9 @@
 //   stand out from the other tones of their group, respect the twist limits, together hold over two
 //   thirds of the block's energy (talk-off: speech spreads energy widely), and show no strong second
 //   harmonic (voiced speech has one, a DTMF generator does not).
-// - Duration: a key needs HITS_TO_DETECT hits of that key with no run of MISSES_TO_RELEASE misses. With 51-sample hops a 40 ms tone (320
-//   samples) spans at least 4 whole blocks plus partly covered ones, a 23 ms tone (184) at most 2;
+// - Duration: a key needs HITS_TO_DETECT hits of that key, with no run of MISSES_TO_RELEASE misses
+//   between them. With 51-sample hops a 40 ms tone (320 samples) spans at least 4 whole blocks plus
+//   partly covered ones, a 23 ms tone (184) at most 2;
 //   a partly covered block is a hit only when the tone fills most of it (CAPTURE_MIN), so 5 hits
 //   separate Q.24's operate and non-operate durations at every alignment (the tests sweep them).
 // - Frequency: the phase advance of each tone between consecutive blocks (averaged over the hits)
