@@ -90,10 +90,11 @@ function parseHost(text: string): string | undefined {
     const repaired = address.replace(':::', '::');
     return repaired !== address && isIPv6(repaired) ? `[${repaired.toLowerCase()}]` : undefined;
   }
-  if (text.length === 0 || !allIn(text, HOSTNAME) || text.startsWith('.') || text.startsWith('-')) return undefined;
-  // A dotted all-digit host must be a real IPv4 address (§25.1 IPv4address), not a hostname.
-  const lastLabel = text.endsWith('.') ? text.slice(0, -1).split('.').pop() : text.split('.').pop();
-  if (lastLabel !== undefined && isDigits(lastLabel) && !isIPv4(text)) return undefined;
+  if (text.length === 0 || scanTable(text, 0, HOSTNAME) !== text.length || text.startsWith('.') || text.startsWith('-')) return undefined;
+  // A toplabel starts with a letter (§25.1), so a host whose last label is all digits must be an IPv4address.
+  const end = text.endsWith('.') ? text.length - 1 : text.length;
+  const lastLabel = text.slice(text.lastIndexOf('.', end - 1) + 1, end);
+  if (isDigits(lastLabel) && !isIPv4(text)) return undefined;
   return text.toLowerCase();
 }
 
