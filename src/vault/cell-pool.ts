@@ -27,7 +27,7 @@ export interface CellPoolOptions {
   slotSize?: number;
   /** Secrets one call may hold at once. Default 16. */
   slotsPerCell?: number;
-  /** mprotect arenas to no-access while idle; see docs/security-model.md. Default true. */
+  /** mprotect arenas to no-access while idle. Default false: measured too costly (bench/vault-wipe.ts, docs/security-model.md). */
   protectIdle?: boolean;
   logger?: VaultLogger;
   /** Test-only arena hooks (prove the wipe read-back can fail). */
@@ -81,7 +81,7 @@ export class CellPool {
     const arenaOptions: ArenaOptions = {
       slotSize: options.slotSize ?? 32,
       slotCount: options.slotsPerCell ?? 16,
-      protectIdle: options.protectIdle ?? true,
+      protectIdle: options.protectIdle ?? false,
     };
     if (options.testHooks !== undefined) arenaOptions.testHooks = options.testHooks;
     this.#cells = [];
