@@ -134,7 +134,7 @@ test('admission: untrusted peers get 403 without digest, a 401 challenge with it
   });
   const first = hook(invite, source('203.0.113.5'));
   assert.equal(first.ok, false);
-  const challenge = (first as { headers: Array<{ name: string; value: string }> }).headers;
+  const challenge = [...((first as { headers?: ReadonlyArray<{ name: string; value: string }> }).headers ?? [])];
   assert.equal((first as { status: number }).status, 401);
   assert.deepEqual(challenge.map((h) => h.name), ['WWW-Authenticate', 'WWW-Authenticate']);
   const withAuth = (authorization: string) => request(INVITE.replace('Contact:', `Authorization: ${authorization}\nContact:`));
