@@ -121,6 +121,11 @@ export class MediaClock {
     this.reservoir = new LatenessReservoir(options.reservoirSize ?? 2048);
   }
 
+  /** Monotonic milliseconds from the clock's time source (the one tests drive). */
+  now(): number {
+    return this.time.now();
+  }
+
   get activeStreams(): number {
     return this.streams.size;
   }

@@ -1,0 +1,378 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { parseRtp, serializeRtp, type RtpPacket } from '../../src/media/rtp-packet.ts';
+import { RtpSession, type RemoteMedia } from '../../src/media/rtp-session.ts';
+import { SrtpContext } from '../../src/media/srtp.ts';
+import { parseRtcpCompound, RTCP_SR } from '../../src/media/rtcp.ts';
+import { seededRandom } from './fake-time.ts';
+import { boundPorts, collect, CountingSource, fakeClock, freshPool, peerSocket, RecordingInput, sendFrom } from './session-harness.ts';
+
+function remoteAt(port: number, extra: Partial<RemoteMedia> = {}): RemoteMedia {
+  return { address: '127.0.0.1', port, rtcpPort: port + 1, rtcpMux: false, codec: 'PCMU', pt: 0, dtmfPt: 101, ...extra };
+}
+
+function rtp(fields: Partial<RtpPacket> & { ssrc: number }, payload = new Uint8Array(160).fill(0x7f)): Uint8Array {
+  return serializeRtp({ marker: false, payloadType: 0, sequenceNumber: 1, timestamp: 0, csrcs: [], extension: null, paddingLength: 0, payload, ...fields });
+}
+
+function mustParse(bytes: Uint8Array): RtpPacket {
+  const result = parseRtp(bytes);
+  assert.ok(result.ok);
+  return result.packet;
+}
+
+/** A socket factory whose RTP socket records what would be sent instead of sending it. */
+function capturing(): { factory: (type: 'udp4' | 'udp6') => Socket; sent: Buffer[] } {
+  const sent: Buffer[] = [];
+  let count = 0;
+  const factory = (type: 'udp4' | 'udp6') => {
+    const socket = createSocket(type);
+    if (count++ % 2 === 0) {
+      socket.send = ((buffer: Buffer, offset: number, length: number) => {
+        sent.push(Buffer.from(buffer.subarray(offset, offset + length)));
+      }) as unknown as Socket['send'];
+    }
+    return socket;
+  };
+  return { factory, sent };
+}
+
+test('pacing invariant: 10,000 jittered ticks → one packet per 20 ms per call, continuous seq/ts, marker once', async () => {
+  const { time, clock } = fakeClock();
+  const calls = await Promise.all(
+    [0, 1].map(async () => {
+      const capture = capturing();
+      const ports = await boundPorts(freshPool(), capture.factory);
+      const source = new CountingSource();
+      const session = new RtpSession({ ports, clock, source, input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+      return { session, sent: capture.sent, source };
+    }),
+  );
+  const start = time.now();
+  const random = seededRandom(11);
+  while (calls[0]!.sent.length < 10_000) {
+    const deadline = time.nextDeadline()!;
+    time.fireNextAt(deadline + (random() < 0.05 ? 30 + random() * 25 : random() * 12));
+  }
+  // exactly one packet per whole 20 ms elapsed since the clock's origin (its first slot is 1)
+  const elapsedSlots = Math.floor((time.now() - start) / 20);
+  assert.equal(clock.stats.slotsSkipped, 0);
+  for (const { session, sent, source } of calls) {
+    assert.equal(sent.length, elapsedSlots);
+    assert.equal(session.stats.packetsSent, elapsedSlots);
+    const packets = sent.map(mustParse);
+    for (let i = 1; i < packets.length; i++) {
+      assert.equal(packets[i]!.sequenceNumber, (packets[i - 1]!.sequenceNumber + 1) & 0xffff, `seq at ${i}`);
+      assert.equal(packets[i]!.timestamp, (packets[i - 1]!.timestamp + 160) >>> 0, `ts at ${i}`);
+      assert.equal(packets[i]!.marker, false);
+      assert.equal(packets[i]!.ssrc, session.localSsrc);
+    }
+    assert.equal(packets[0]!.marker, true);
+    // every frame the source produced went out, in order, prompt and silence alike
+    assert.equal(source.pulled, elapsedSlots);
+    assert.deepEqual([...packets[4]!.payload.subarray(0, 4)], [0xff, 0xff, 0xff, 0xff]);
+    assert.deepEqual([...packets[5]!.payload.subarray(0, 2)], [0, 6]);
+    session.close();
+  }
+  clock.close();
+});
+
+test('sends real UDP to the negotiated address and port, symmetric from the bound RTP port', async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const ports = await boundPorts();
+  const session = new RtpSession({ ports, clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv' });
+  const received = collect(peer, 5);
+  const sources: number[] = [];
+  peer.on('message', (_m, rinfo) => sources.push(rinfo.port));
+  time.advance(100);
+  const packets = (await received).map(mustParse);
+  assert.equal(packets.length, 5);
+  assert.ok(sources.every((port) => port === session.localPort));
+  session.close();
+  peer.close();
+  clock.close();
+});
+
+test('latching: other source port and other SSRC dropped; sipp-style DTMF from one new SSRC accepted, a third refused', async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const intruder = await peerSocket();
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  time.advance(20);
+  const to = session.localPort;
+
+  await sendFrom(intruder, rtp({ ssrc: 0x1111, payloadType: 101 }, Uint8Array.from([5, 0x0a, 0, 160])), to); // spoofed port
+  await sendFrom(peer, rtp({ ssrc: 0x1111 }), to); // latches audio SSRC
+  await sendFrom(peer, rtp({ ssrc: 0x2222, sequenceNumber: 2 }), to); // other SSRC audio: dropped
+  await sendFrom(peer, rtp({ ssrc: 0x1111, payloadType: 18 }), to); // not negotiated
+  await sendFrom(peer, rtp({ ssrc: 0x3333, payloadType: 101, marker: true }, Uint8Array.from([1, 0x0a, 0, 160])), to); // event SSRC
+  await sendFrom(peer, rtp({ ssrc: 0x4444, payloadType: 101 }, Uint8Array.from([9, 0x0a, 0, 160])), to); // third SSRC
+  await sendFrom(peer, rtp({ ssrc: 0x1111, payloadType: 101, timestamp: 800 }, Uint8Array.from([2, 0x8a, 1, 64])), to); // event on audio SSRC
+  await input.waitFor(3);
+
+  assert.equal(input.audioFrames.length, 1);
+  assert.deepEqual(input.events.map((event) => [event.payload[0], event.ssrc]), [[1, 0x3333], [2, 0x1111]]);
+  assert.equal(input.events[1]!.timestamp, 800);
+  const { dropped, packetsReceived, telephoneEventsReceived } = session.stats;
+  assert.equal(dropped.address, 1);
+  assert.equal(dropped.ssrc, 2);
+  assert.equal(dropped['payload-type'], 1);
+  assert.equal(packetsReceived, 3);
+  assert.equal(telephoneEventsReceived, 2);
+  session.close();
+  peer.close();
+  intruder.close();
+  clock.close();
+});
+
+test("dtmfSsrc 'strict': telephone-event from a new SSRC is dropped", async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', dtmfSsrc: 'strict' });
+  time.advance(20);
+  await sendFrom(peer, rtp({ ssrc: 7 }), session.localPort);
+  await sendFrom(peer, rtp({ ssrc: 8, payloadType: 101 }, Uint8Array.from([1, 10, 0, 160])), session.localPort);
+  await sendFrom(peer, rtp({ ssrc: 7, payloadType: 101 }, Uint8Array.from([3, 10, 0, 160])), session.localPort);
+  await input.waitFor(2);
+  assert.deepEqual(input.events.map((event) => event.payload[0]), [3]);
+  assert.equal(session.stats.dropped.ssrc, 1);
+  session.close();
+  peer.close();
+  clock.close();
+});
+
+test('a new audio SSRC replaces a latched one only after it has been silent for the relatch time', async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', ssrcRelatchMs: 1000 });
+  time.advance(20);
+  await sendFrom(peer, rtp({ ssrc: 1 }), session.localPort);
+  await input.waitFor(1);
+  time.advance(500);
+  await sendFrom(peer, rtp({ ssrc: 2 }), session.localPort); // too soon: dropped
+  await sendFrom(peer, rtp({ ssrc: 1, sequenceNumber: 2 }), session.localPort); // sentinel: the drop was processed
+  await input.waitFor(2);
+  time.advance(1100);
+  await sendFrom(peer, rtp({ ssrc: 2, sequenceNumber: 5 }), session.localPort); // 1.1 s silent: relatched
+  await input.waitFor(3);
+  assert.equal(session.stats.dropped.ssrc, 1);
+  assert.equal(session.stats.ssrcRelatches, 1);
+  session.close();
+  peer.close();
+  clock.close();
+});
+
+test("latch 'same-ip': learns the peer's port from its first packet and answers there", async () => {
+  const { time, clock } = fakeClock();
+  const natted = await peerSocket();
+  const other = await peerSocket();
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(9), direction: 'sendrecv', latch: 'same-ip' });
+  await sendFrom(natted, rtp({ ssrc: 1 }), session.localPort);
+  await input.waitFor(1);
+  await sendFrom(other, rtp({ ssrc: 1, sequenceNumber: 2 }), session.localPort); // same IP, other port: refused now
+  await sendFrom(natted, rtp({ ssrc: 1, sequenceNumber: 3 }), session.localPort); // sentinel
+  await input.waitFor(2);
+  const back = collect(natted, 2);
+  time.advance(40);
+  assert.equal((await back).length, 2);
+  assert.equal(session.stats.dropped.address, 1);
+  session.close();
+  natted.close();
+  other.close();
+  clock.close();
+});
+
+test('SRTP between two sessions: decrypted audio delivered, forged and replayed packets dropped', async () => {
+  const { time, clock } = fakeClock();
+  const keyA = Buffer.alloc(30, 0xa1);
+  const keyB = Buffer.alloc(30, 0xb2);
+  const portsA = await boundPorts();
+  const portsB = await boundPorts();
+  const inputA = new RecordingInput();
+  const inputB = new RecordingInput();
+  const sourceA = new CountingSource();
+  const common = { clock, direction: 'sendrecv' as const };
+  const a = new RtpSession({ ...common, ports: portsA, source: sourceA, input: inputA, remote: remoteAt(portsB.lease.rtpPort), srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: keyA, remoteKey: keyB } });
+  const b = new RtpSession({ ...common, ports: portsB, source: new CountingSource(), input: inputB, remote: remoteAt(portsA.lease.rtpPort), srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: keyB, remoteKey: keyA } });
+  time.advance(60);
+  await inputB.waitFor(3);
+  assert.deepEqual([...inputB.audioFrames[0]!.subarray(0, 3)], [0, 1, 0x55]);
+  assert.deepEqual([...inputB.audioFrames[2]!.subarray(0, 3)], [0, 3, 0x55]);
+
+  // A forged packet from B's latched address (a raw socket cannot bind A's port, so inject via A's own socket)
+  const forged = rtp({ ssrc: 0x5555, sequenceNumber: 999 }, new Uint8Array(170));
+  await new Promise<void>((resolve) => portsA.rtp.send(forged, portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
+  // A replay: a packet genuinely protected with A's key (another SSRC, so A's own stream state is
+  // untouched), sent twice: the first passes SRTP and is refused by the SSRC latch, the second is a replay.
+  const replay = Buffer.alloc(200);
+  replay.set(rtp({ ssrc: 0xabcdef, sequenceNumber: 40000 }, new Uint8Array(20).fill(9)));
+  const sender = new SrtpContext('AES_CM_128_HMAC_SHA1_80', keyA);
+  const protectedLength = sender.protectRtp(replay, 32);
+  assert.ok(protectedLength.ok);
+  const wire = replay.subarray(0, protectedLength.length);
+  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
+  time.advance(20); // one more genuine packet after the attack
+  await inputB.waitFor(4);
+  assert.equal(b.stats.dropped['srtp-auth'], 1);
+  assert.equal(b.stats.dropped['srtp-replay'], 1);
+  assert.equal(b.stats.dropped.ssrc, 1);
+  assert.deepEqual([...inputB.audioFrames[3]!.subarray(0, 2)], [0, 4]);
+  a.close();
+  b.close();
+  sender.close();
+  clock.close();
+});
+
+test('inactivity: one event after the configured silence, none while on hold', async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv', inactivityMs: 2000 });
+  const events: number[] = [];
+  session.on('inactive', ({ silentMs }) => events.push(silentMs));
+  time.advance(1980);
+  assert.deepEqual(events, []);
+  time.advance(40);
+  assert.deepEqual(events, [2000]);
+  time.advance(5000);
+  assert.equal(events.length, 1);
+
+  session.setDirection('inactive'); // peer put us on hold with a=inactive: silence is expected
+  time.advance(10_000);
+  assert.equal(events.length, 1);
+  session.close();
+  peer.close();
+  clock.close();
+});
+
+test('hold stops sending; resuming sets the marker and keeps seq continuous with the timestamp tracking time', async () => {
+  const { time, clock } = fakeClock();
+  const capture = capturing();
+  const session = new RtpSession({ ports: await boundPorts(freshPool(), capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+  time.advance(100);
+  session.setDirection('recvonly');
+  time.advance(200);
+  assert.equal(capture.sent.length, 5);
+  session.setDirection('sendrecv');
+  time.advance(40);
+  const packets = capture.sent.map(mustParse);
+  assert.equal(packets.length, 7);
+  assert.equal(packets[5]!.marker, true);
+  assert.equal(packets[5]!.sequenceNumber, (packets[4]!.sequenceNumber + 1) & 0xffff);
+  assert.equal(packets[5]!.timestamp, (packets[4]!.timestamp + 160 * 11) >>> 0);
+  session.close();
+  clock.close();
+});
+
+test('DTMF send: RFC 4733 packets in the same seq space, start timestamp held, end sent three times', async () => {
+  const { time, clock } = fakeClock();
+  const capture = capturing();
+  const session = new RtpSession({ ports: await boundPorts(freshPool(), capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+  time.advance(40);
+  assert.equal(session.sendDtmf(5, { durationMs: 60 }), true);
+  assert.equal(session.sendDtmf(6), false, 'busy');
+  time.advance(140);
+  const packets = capture.sent.map(mustParse);
+  const kinds = packets.map((p) => p.payloadType);
+  assert.deepEqual(kinds, [0, 0, 101, 101, 101, 101, 101, 0, 0]);
+  for (let i = 1; i < packets.length; i++) assert.equal(packets[i]!.sequenceNumber, (packets[i - 1]!.sequenceNumber + 1) & 0xffff);
+  const events = packets.slice(2, 7);
+  assert.ok(events.every((p) => p.timestamp === events[0]!.timestamp));
+  assert.equal(events[0]!.timestamp, (packets[1]!.timestamp + 160) >>> 0);
+  assert.deepEqual(events.map((p) => p.marker), [true, false, false, false, false]);
+  assert.deepEqual(events.map((p) => [p.payload[0], p.payload[1]! >> 7]), [[5, 0], [5, 0], [5, 1], [5, 1], [5, 1]]);
+  assert.equal(packets[7]!.marker, true);
+  assert.equal(packets[7]!.timestamp, (packets[1]!.timestamp + 160 * 6) >>> 0);
+  session.close();
+  clock.close();
+});
+
+test('RTCP: a sender report with CNAME every interval, to the RTCP port or over rtcp-mux', async () => {
+  for (const rtcpMux of [false, true]) {
+    const { time, clock } = fakeClock();
+    const peerRtp = await peerSocket();
+    const peerRtcp = await peerSocket();
+    const session = new RtpSession({
+      ports: await boundPorts(),
+      clock,
+      source: new CountingSource(),
+      input: new RecordingInput(),
+      remote: { ...remoteAt(peerRtp.port), rtcpPort: peerRtcp.port, rtcpMux },
+      direction: 'sendrecv',
+      rtcpIntervalMs: 1000,
+    });
+    const target = rtcpMux ? peerRtp : peerRtcp;
+    const reports: Buffer[] = [];
+    const got = new Promise<void>((resolve) =>
+      target.on('message', (message: Buffer) => {
+        if (message[1] === RTCP_SR) {
+          reports.push(Buffer.from(message));
+          resolve();
+        }
+      }),
+    );
+    time.advance(1000);
+    await got;
+    const parsed = parseRtcpCompound(reports[0]!);
+    assert.ok(parsed.ok);
+    assert.equal(parsed.summary.senderSsrc, session.localSsrc);
+    assert.ok(reports[0]!.includes(Buffer.from(`tl-${session.localSsrc.toString(16).padStart(8, '0')}`)));
+    assert.equal(session.stats.rtcpSent, 1);
+    session.close();
+    peerRtp.close();
+    peerRtcp.close();
+    clock.close();
+  }
+});
+
+test('received packet buffers are zeroed after the input saw them', async () => {
+  const { time, clock } = fakeClock();
+  const peer = await peerSocket();
+  const views: Uint8Array[] = [];
+  let delivered!: () => void;
+  const done = new Promise<void>((resolve) => (delivered = resolve));
+  const input = {
+    telephoneEvent: (payload: Uint8Array) => {
+      assert.equal(payload[0], 4);
+      views.push(payload);
+      delivered();
+    },
+    audio: () => {},
+  };
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  time.advance(20);
+  await sendFrom(peer, rtp({ ssrc: 3, payloadType: 101 }, Uint8Array.from([4, 0x0a, 0, 160])), session.localPort);
+  await done; // resolves after the socket handler (and its zeroing) has returned
+  assert.deepEqual([...views[0]!], [0, 0, 0, 0]);
+  session.close();
+  peer.close();
+  clock.close();
+});
+
+test('close(): twice is safe, closed emitted once, ports released, buffers zeroed, no sends after', async () => {
+  const { time, clock } = fakeClock();
+  const pool = freshPool(2);
+  const capture = capturing();
+  const session = new RtpSession({ ports: await boundPorts(pool, capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', srtp: { suite: 'AES_CM_128_HMAC_SHA1_32', localKey: Buffer.alloc(30, 1), remoteKey: Buffer.alloc(30, 2) } });
+  time.advance(60);
+  assert.equal(pool.available, 1);
+  let closed = 0;
+  session.on('closed', () => closed++);
+  session.close();
+  session.close();
+  assert.equal(closed, 1);
+  assert.equal(pool.available, 2);
+  assert.equal(clock.activeStreams, 0);
+  const buffers = (session as unknown as { sendBuffers: Buffer[] }).sendBuffers;
+  assert.ok(buffers.every((buffer) => buffer.every((byte) => byte === 0)));
+  const before = capture.sent.length;
+  time.advance(100);
+  assert.equal(capture.sent.length, before);
+  clock.close();
+});
