@@ -42,6 +42,8 @@ export interface LoggerStats {
   reservedFields: number;
   /** Events not in the vocabulary, not written. */
   unknownEvents: number;
+  /** Lines the destination failed to take: logging never takes a call down with it. */
+  writeErrors: number;
   /** Masker hits: each one is a defect of the primary path. */
   maskHits: MaskHitCounts;
 }
@@ -70,6 +72,7 @@ export interface Logger extends CallRecordSink {
   info: DiagnosticLogFn;
   warn: DiagnosticLogFn;
   error: DiagnosticLogFn;
+  fatal: DiagnosticLogFn;
   /** Counters shared by this logger and all its children. */
   stats(): LoggerStats;
   /** Pushes buffered lines out (a no-op for synchronous destinations). */
@@ -90,12 +93,15 @@ interface Shared {
   readonly counters: Omit<LoggerStats, 'maskHits'>;
 }
 
-function stdout(): LogDestination {
-  return pino.destination({ dest: 1, sync: true });
+function stdout(onError: () => void): LogDestination {
+  const stream = pino.destination({ dest: 1, sync: true });
+  stream.on('error', onError);
+  return stream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? stdout();
+  const counters = { unknownFields: 0, invalidFields: 0, reservedFields: 0, unknownEvents: 0, writeErrors: 0 };
+  const destination = options.destination ?? stdout(() => counters.writeErrors++);
   const masker = createLogMasker({
     ...(options.minLongDigitRun !== undefined && { minLongRun: options.minLongDigitRun }),
     ...(options.allowedNumbers !== undefined && { allowedNumbers: options.allowedNumbers }),
@@ -103,7 +109,11 @@ export function createLogger(options: LoggerOptions): Logger {
   });
   const maskingStream = {
     write(line: string): void {
-      destination.write(masker.mask(line));
+      try {
+        destination.write(masker.mask(line));
+      } catch {
+        counters.writeErrors++;
+      }
     },
   };
   const instance = pino(
@@ -122,7 +132,7 @@ export function createLogger(options: LoggerOptions): Logger {
     masker,
     write: (line) => maskingStream.write(line),
     destination,
-    counters: { unknownFields: 0, invalidFields: 0, reservedFields: 0, unknownEvents: 0 },
+    counters,
   };
   return wrap(shared, {});
 }
@@ -132,7 +142,7 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
 
   function event<N extends EventName>(name: N, fields: EventFields<N>): void {
     const compiled = COMPILED_EVENTS.get(name);
-    if (compiled === undefined) {
+    if (compiled === undefined || typeof fields !== 'object' || fields === null) {
       counters.unknownEvents++;
       return;
     }
@@ -144,11 +154,11 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
     log[compiled.level](line);
   }
 
-  function diagnostic(level: 'trace' | 'debug' | 'info' | 'warn' | 'error'): DiagnosticLogFn {
+  function diagnostic(level: Exclude<LogLevel, 'silent'>): DiagnosticLogFn {
     return (objOrMsg: object | string, msg?: string): void => {
       if (!log.isLevelEnabled(level)) return;
-      if (typeof objOrMsg === 'string') {
-        log[level]({ ...context }, objOrMsg);
+      if (typeof objOrMsg !== 'object' || objOrMsg === null) {
+        log[level]({ ...context }, String(objOrMsg));
         return;
       }
       const obj = objOrMsg instanceof Error ? { err: objOrMsg } : (scrubForLog(objOrMsg) as Record<string, unknown>);
@@ -191,6 +201,7 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
     info: diagnostic('info'),
     warn: diagnostic('warn'),
     error: diagnostic('error'),
+    fatal: diagnostic('fatal'),
     stats: () => ({ ...counters, maskHits: shared.masker.hits() }),
     flush() {
       shared.destination.flushSync?.();

@@ -175,3 +175,25 @@ test('times are ISO strings and durations are rounded, so no line carries a long
   assert.match(String(line?.time), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   assert.deepEqual(logger.stats().maskHits, { luhn: 0, longRun: 0 });
 });
+
+test('logging never throws: a failing destination and malformed arguments are counted, not raised', () => {
+  const logger = createLogger({
+    level: 'info',
+    destination: {
+      write: () => {
+        throw new Error('EIO');
+      },
+    },
+  });
+  logger.event('flow.step', SAMPLES['flow.step']);
+  logger.event('flow.step', null as never);
+  logger.info(null as never);
+  assert.equal(logger.stats().writeErrors, 2);
+  assert.equal(logger.stats().unknownEvents, 1);
+});
+
+test('fatal is available for pino-compatible consumers and passes the masker', () => {
+  const { logger, parsed } = capture('info', []);
+  logger.fatal({ account: 12345678 }, 'giving up');
+  assert.deepEqual(withoutFrame(parsed()[0]!), { account: '[masked]', msg: 'giving up' });
+});
