@@ -2,7 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { startGatewayProcess } from '../../apps/parking/demo-stack.ts';
 import { createPki } from '../../apps/parking/certs.ts';
 import type { CertFiles, Pki } from '../../apps/parking/certs.ts';
 import { startTestGateway } from '../../apps/parking/test-gateway.ts';
@@ -220,4 +221,44 @@ test('a gateway that is down makes charge() answer unavailable, nothing else', a
   const port = silent.port;
   await silent.close();
   assert.deepEqual(await payments(port).charge(charge('4111111111111111')), { approved: false, reason: 'unavailable' });
+});
+
+test('a request the peer drops is reported, not retried', async () => {
+  let received = 0;
+  const dropper = createHttpsServer(
+    { ca: readFileSync(pki.ca), cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key), requestCert: true },
+    (request) => {
+      received += 1;
+      request.socket.destroy();
+    },
+  );
+  await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+  const port = (dropper.address() as { port: number }).port;
+  try {
+    const https = connector(port);
+    const result = await new HttpsPaymentGateway(https, silentLogger).charge(charge('4111111111111111'));
+    assert.deepEqual(result, { approved: false, reason: 'unavailable' });
+    await https.close();
+    assert.equal(received, 1);
+  } finally {
+    dropper.closeAllConnections();
+    await new Promise((resolve) => dropper.close(resolve));
+  }
+});
+
+test('the gateway process answers over mTLS and writes nothing about the card', async () => {
+  const gatewayProcess = await startGatewayProcess(pki);
+  let output = '';
+  gatewayProcess.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  gatewayProcess.child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    const gw = payments(gatewayProcess.info.port);
+    const approved = await gw.charge(charge('4111111111111111'));
+    assert.ok(approved.approved);
+    assert.deepEqual(await gw.charge(charge('4000000000000002')), { approved: false, reason: 'declined' });
+  } finally {
+    await gatewayProcess.stop();
+  }
+  assert.equal(gatewayProcess.child.exitCode, 0);
+  for (const secret of ['4111111111111111', '4000000000000002', '1228', '94103']) assert.ok(!output.includes(secret), `gateway wrote ${secret.length} digits`);
 });
