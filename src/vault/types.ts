@@ -38,7 +38,10 @@ export interface Secret {
   last4(): string;
   /** Copies the ASCII bytes into a caller-owned buffer (a connector's wire buffer); returns bytes written. */
   writeTo(target: Uint8Array, offset: number): number;
-  /** Maps each digit to an item of a 10-entry table (e.g. audio clips) for digit-by-digit speech. */
+  /**
+   * Maps each digit to an item of a 10-entry table (e.g. audio clips) for digit-by-digit speech.
+   * Refused (SecretKindError) for 'pan' and 'cvv': PCI DSS 3.4 — read those back with last4().
+   */
   spell<T>(digitTable: readonly T[]): T[];
 }
 
@@ -48,4 +51,8 @@ export interface KeySink {
   pushKey(code: DtmfCode): KeyPushResult;
 }
 
+/**
+ * 'stored': kept, room left. 'full': kept, and the gather's max length is now reached.
+ * 'terminator': the end key, not kept. 'rejected': not kept (key not allowed, or no room).
+ */
 export type KeyPushResult = 'stored' | 'terminator' | 'full' | 'rejected';
