@@ -35,6 +35,23 @@ test('A-law reconstruction levels match G.711 Table 1a at segment ends', () => {
   assert.equal(ALAW_DECODE[0x2a], -32256);
 });
 
+test('segment boundaries fall on the G.711 decision values', () => {
+  // µ-law (Table 2a, 14-bit magnitudes): segments end at 31, 95, 223, 479, 991, 2015, 4063.
+  const ulawSegment = (code: number) => (~code >> 4) & 0x07;
+  [31, 95, 223, 479, 991, 2015, 4063].forEach((boundary, index) => {
+    assert.equal(ulawSegment(ulawEncode(4 * (boundary - 1))), index, `µ-law below ${boundary}`);
+    assert.equal(ulawSegment(ulawEncode(4 * boundary)), index + 1, `µ-law at ${boundary}`);
+    assert.equal(ulawSegment(ulawEncode(-4 * boundary - 4)), index + 1, `µ-law at -${boundary}`);
+  });
+  // A-law (Table 1a, 13-bit magnitudes): segments 1-7 start at 32, 64, 128, …, 2048.
+  const alawSegment = (code: number) => ((code ^ 0x55) >> 4) & 0x07;
+  [32, 64, 128, 256, 512, 1024, 2048].forEach((boundary, index) => {
+    assert.equal(alawSegment(alawEncode(8 * boundary - 1)), index, `A-law below ${boundary}`);
+    assert.equal(alawSegment(alawEncode(8 * boundary)), index + 1, `A-law at ${boundary}`);
+    assert.equal(alawSegment(alawEncode(-8 * boundary - 1)), index + 1, `A-law at -${boundary}`);
+  });
+});
+
 test('every code is a fixed point: encode(decode(c)) === c', () => {
   for (let code = 0; code < 256; code++) {
     if (code !== 0x7f) assert.equal(ulawEncode(ULAW_DECODE[code]!), code, `µ-law 0x${code.toString(16)}`); // 0x7f is −0 → +0
