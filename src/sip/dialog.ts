@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { HeaderField, SipRequest } from './message.ts';
 import { firstHeader, headerValues, parseCSeq, parseNameAddr, fromTag } from './headers.ts';
 import { GuardedState } from './state-machine.ts';
+import { uriScheme } from './uri.ts';
 import type { TransportKind } from './transport.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -44,6 +45,8 @@ export class Dialog {
   remoteTarget: string;
   /** Record-Route of the INVITE in order (§12.1.1); loose routing assumed (RFC 3261 §16.12). */
   readonly routeSet: readonly string[];
+  /** The INVITE asked for SIPS end to end (§19.1). */
+  readonly secure: boolean;
   private localSeq = 1;
   private remoteSeq: number;
 
@@ -52,6 +55,7 @@ export class Dialog {
     readonly local: LocalEndpoint,
   ) {
     this.callId = firstHeader(invite, 'Call-ID') ?? '';
+    this.secure = uriScheme(invite.uri) === 'sips';
     this.remoteTag = fromTag(invite) ?? '';
     this.localParty = `${firstHeader(invite, 'To') ?? ''};tag=${this.localTag}`;
     this.remoteParty = firstHeader(invite, 'From') ?? '';
@@ -69,12 +73,14 @@ export class Dialog {
     return this.machine.state;
   }
 
-  /** The Contact we put in 2xx and in our requests (§12.1.1, sips for TLS per §8.1.1.8). */
+  /**
+   * The Contact we put in 2xx and in our requests (§12.1.1): a SIPS URI when the INVITE's
+   * Request-URI was SIPS (§8.1.1.8, §12.1.1), else a SIP URI naming the transport it came on.
+   */
   get contact(): string {
     const { kind, host, port } = this.local;
-    const scheme = kind === 'tls' ? 'sips' : 'sip';
-    const transport = kind === 'udp' ? '' : `;transport=${kind}`;
-    return `<${scheme}:${host}:${port}${transport}>`;
+    if (this.secure) return `<sips:${host}:${port}>`;
+    return `<sip:${host}:${port}${kind === 'udp' ? '' : `;transport=${kind}`}>`;
   }
 
   confirm(): void {

@@ -1,6 +1,7 @@
 // Interop with sipp (Debian sip-tester) as the UAC, against a small UAS built from src/sip:
 // basic call, CANCEL, re-INVITE, BYE from either side, and retransmissions under loss.
-// Debian's sipp is built without OpenSSL (no -t l1), so TLS interop runs with baresip instead.
+// Debian's sipp is built without OpenSSL (no -t l1), so TLS interop runs with baresip instead
+// (test/sip/interop-baresip.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

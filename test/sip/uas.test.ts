@@ -414,3 +414,20 @@ test('no enumeration: an unknown number gets the same SIP exchange as a known on
   // Both got exactly 100 Trying at t=0 and a call object; what follows is the application's answer.
   assert.deepEqual(unknown.channel.sent.map((s) => [s.at, s.bytes.split('\r\n')[0]]), known.channel.sent.map((s) => [s.at, s.bytes.split('\r\n')[0]]));
 });
+
+test('Contact follows the request: sip:;transport=tls over TLS, sips: when the Request-URI is SIPS (§8.1.1.8)', () => {
+  for (const [uri, contact] of [
+    ['sip:5551000@192.0.2.1', '<sip:192.0.2.1:5061;transport=tls>'],
+    ['sips:5551000@192.0.2.1', '<sips:192.0.2.1:5061>'],
+  ] as const) {
+    const clock = new FakeScheduler();
+    const channel = new RecordingChannel(true, () => clock.now(), { kind: 'tls', address: '192.0.2.10', port: 40000, connectionId: 1 });
+    const uas = new UserAgentServer({
+      scheduler: clock,
+      local: (kind) => ({ kind, host: '192.0.2.1', port: 5061 }),
+      onCall: (call) => call.accept(ANSWER),
+    });
+    uas.receiveRequest(request(INVITE.replace('INVITE sip:5551000@192.0.2.1', `INVITE ${uri}`).replace('SIP/2.0/UDP', 'SIP/2.0/TLS')), channel);
+    assert.equal(firstHeader(channel.sent.at(-1)!.message, 'Contact'), contact);
+  }
+});
