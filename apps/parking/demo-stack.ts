@@ -28,7 +28,10 @@ export interface DemoStack {
 }
 
 export interface DemoStackOptions {
-  /** Parent directory for temporary files (default: the OS temp dir). */
+  /**
+   * Parent directory for temporary files (default: the OS temp dir). When running as root
+   * it must be traversable by the `postgres` user (e.g. mode 0755), which owns the database.
+   */
   tmpRoot?: string;
   /** Stop the stack on SIGINT/SIGTERM and exit (default true). Pass false to do it yourself. */
   handleSignals?: boolean;
