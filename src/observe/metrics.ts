@@ -43,7 +43,7 @@ export interface Metrics {
   readonly contentType: string;
   /** Reads active calls and free cells from the pool at each scrape. */
   observeCells(source: () => CellState): void;
-  /** Reads the logger's dropped-field counters at each scrape. */
+  /** Reads the logger's dropped-field and write-error counters at each scrape. */
   observeLogger(source: () => LoggerStats): void;
   callEnded(outcome: CallOutcome): void;
   callSetupMs(ms: number): void;
@@ -162,6 +162,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
   for (const result of PAYMENT_RESULTS) payments.inc({ result }, 0);
   for (const verified of ['true', 'false']) wipes.inc({ verified }, 0);
   for (const rule of ['luhn', 'long-run'] satisfies MaskRule[]) maskHits.inc({ rule }, 0);
+
+  new Counter({
+    name: `${PREFIX}log_write_errors_total`,
+    help: 'Log lines the destination (stdout) failed to take.',
+    registers,
+    collect() {
+      if (loggerStats === undefined) return;
+      this.reset();
+      this.inc(loggerStats().writeErrors);
+    },
+  });
 
   const loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: options.eventLoopResolutionMs ?? 20 });
   loopDelay.enable();

@@ -99,6 +99,16 @@ test('the logger feeds mask hits and dropped-field counts', () =>
     assert.equal(sample(text, 'traceless_log_mask_hits_total{rule="long-run"}'), 1);
     assert.equal(sample(text, 'traceless_log_dropped_fields_total{reason="unknown"}'), 1);
     assert.equal(sample(text, 'traceless_log_dropped_fields_total{reason="invalid"}'), 1);
+    assert.equal(sample(text, 'traceless_log_write_errors_total'), 0);
+  }));
+
+test('log write errors are exposed', () =>
+  withMetrics(async (metrics) => {
+    const failing = createLogger({ level: 'info', destination: { write: () => { throw new Error('EIO'); } } });
+    metrics.observeLogger(() => failing.stats());
+    failing.info('one');
+    failing.info('two');
+    assert.equal(sample(await metrics.exposition(), 'traceless_log_write_errors_total'), 2);
   }));
 
 test('each metrics set has its own registry, and close() is safe twice', async () => {
