@@ -173,6 +173,7 @@ export class CallContext {
   #secureKeyHandler: ((result: KeyPushResult) => void) | null = null;
   #swallow: { code: DtmfCode; until: number } | null = null;
   #ended: FlowEnd | null = null;
+  #agentContext: Record<string, string> = {};
   readonly #unsubscribe: Array<() => void> = [];
 
   constructor(ports: FlowPorts, settings: FlowSettings, observe: FlowObserver = () => {}) {
@@ -319,11 +320,7 @@ export class CallContext {
       },
       validate: async () => (options.validate ? options.validate(digits.join('')) : true),
     });
-    if (end.ok && end.reason === 'max' && terminatorCode !== null) {
-      // A caller who completes the entry often presses the terminator anyway; it is not
-      // a key for the next step.
-      this.#swallow = { code: terminatorCode, until: this.#ports.scheduler.now() + spec.interDigitTimeoutMs };
-    }
+    this.#afterEntry(end, spec, terminatorCode);
     if (end.ok) return { ok: true, digits: digits.join('') };
     if (end.reason === 'agent') return this.toAgent();
     return { ok: false, reason: end.reason };
@@ -354,6 +351,7 @@ export class CallContext {
       },
       sink: () => builder,
     });
+    this.#afterEntry(end, spec, terminatorCode);
     if (end.ok && sealed) return { ok: true, secret: sealed };
     if (!end.ok && end.reason !== 'agent') return { ok: false, reason: end.reason };
     throw new FlowUsageError('secure gather ended without a value');
@@ -396,6 +394,16 @@ export class CallContext {
     if (end.ok) return chosen;
     if (end.reason === 'agent') return this.toAgent();
     return null;
+  }
+
+  /**
+   * A caller who fills the entry often presses the terminator anyway; that key is not
+   * meant for the next step, so it is dropped if it comes within the inter-digit time.
+   */
+  #afterEntry(end: GatherEnd, spec: GatherSpec, terminator: DtmfCode | null): void {
+    if (end.ok && end.reason === 'max' && terminator !== null) {
+      this.#swallow = { code: terminator, until: this.#ports.scheduler.now() + spec.interDigitTimeoutMs };
+    }
   }
 
   #flowKeys(keys: StepKeys, terminator: DtmfCode | null): { agent: DtmfCode | null; repeat: DtmfCode | null } {
@@ -609,6 +617,15 @@ export class CallContext {
     throw this.#end(new FlowEnd('transferred'));
   }
 
+  /**
+   * Non-sensitive facts sent with every agent transfer from here on, including one the
+   * caller asks for with the agent key (e.g. path, amount due). Merged; checked for secrets.
+   */
+  setAgentContext(values: Record<string, string>): void {
+    assertNoSecret(values, 'agent context');
+    this.#agentContext = { ...this.#agentContext, ...values };
+  }
+
   /** Transfer to the configured agent (or hang up when there is none). */
   async toAgent(context: Record<string, string> = {}): Promise<never> {
     const target = this.#settings.agentTarget;
@@ -618,7 +635,7 @@ export class CallContext {
       this.#observe({ type: 'play', items });
       await this.#guard(this.#ports.audio.play(items, { bargeIn: false }));
     }
-    return this.transfer(target, { language: this.#language, ...context });
+    return this.transfer(target, { language: this.#language, ...this.#agentContext, ...context });
   }
 
   async hangup(): Promise<never> {
@@ -702,6 +719,7 @@ export type Call = Pick<
   | 'pay'
   | 'transfer'
   | 'toAgent'
+  | 'setAgentContext'
   | 'hangup'
   | 'log'
 >;

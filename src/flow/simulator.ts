@@ -10,7 +10,7 @@ import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
 import type { DtmfCode } from '../vault/types.ts';
 import type { FlowEvent, FlowSettings } from './call-context.ts';
 import type { Flow } from './define-flow.ts';
-import type { BackendPort, FlowLogger, PaymentPort, PlayItem } from './ports.ts';
+import type { BackendPort, CellPort, FlowLogger, PaymentPort, PlayItem } from './ports.ts';
 import { runFlow, type FlowOutcome } from './runner.ts';
 import { SimAudio, SimCallControl, SimKeys, VirtualClock, type SimRecord } from './sim-ports.ts';
 import { cellPort } from './vault-cell-port.ts';
@@ -69,7 +69,8 @@ export interface TranscriptLine {
 
 export interface SimulationOptions {
   caller: string | CallerTurn[];
-  backend?: BackendPort;
+  /** A fake backend; the factory form gets the call's cell so it can return sensitive columns as Secrets. */
+  backend?: BackendPort | ((cell: CellPort) => BackendPort);
   payment?: PaymentPort;
   settings?: Partial<FlowSettings>;
   /** Virtual length of one clip (default 1000 ms). */
@@ -217,13 +218,15 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
 
   let finished = false;
   let outcome: FlowOutcome | null = null;
+  const cellView = cellPort(cell);
+  const backend = typeof options.backend === 'function' ? options.backend(cellView) : options.backend;
   const running = runFlow(
     flow,
     {
       audio,
       keys: keyPort,
-      cell: cellPort(cell),
-      backend: options.backend ?? unconfiguredBackend,
+      cell: cellView,
+      backend: backend ?? unconfiguredBackend,
       payment: options.payment ?? unconfiguredPayment,
       call: control,
       scheduler: clock,

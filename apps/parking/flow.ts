@@ -1,0 +1,259 @@
+// The city parking-ticket line (issue 7). The keys below are a contract that the docs and
+// the tests rely on:
+//   1. greeting; "For English press 1, para español oprima 2" (no key in 5 s → English)
+//   2. main menu: 1 citation, 2 licence plate, 0 agent (0 works from every step after this
+//      one, except while a secure number is being keyed, where 0 is a digit)
+//   3. citation: 8 digits then #; found → violation, date issued, amount due; unknown →
+//      "not found" and retry; the third failure → agent
+//   4. plate: keypad form (7ABC123 → 7222123) then #, then the state code then # (STATES);
+//      several plates → the caller picks one; unpaid tickets and their total are read back
+//   5. pay menu: 1 pay the total, 2 hear each ticket, 9 main menu; card then # (Luhn),
+//      expiry MMYY, security code (3 then #, or 4), billing ZIP (5); "to pay $X with the card
+//      ending NNNN press 1, to cancel press 2"; approved → recorded in the city database,
+//      confirmation number digit by digit, 1 = repeat; declined → 1 another card, 0 agent
+//   6. agent: blind transfer with language, path, citationFound and amountDue — never card
+//      data, never a citation number.
+//
+// Backend operations on the 'city' backend (the connector returns sensitive columns as Secrets):
+//   citation.lookup { citation: Secret }                 → [{ violation, issued, amount_cents, status }]
+//   plate.lookup    { plateKeypad: string, state: string } → [{ plate, citation: Secret, violation, issued, amount_cents, status }]
+//   payment.record  { citation: Secret, amount_cents, auth_code, card_last4 } → [{ confirmation }]
+import { defineFlow } from '../../src/flow/define-flow.ts';
+import type { Call, SayPart } from '../../src/flow/call-context.ts';
+import type { BackendCell } from '../../src/flow/ports.ts';
+import type { Secret } from '../../src/vault/types.ts';
+
+/** State codes keyed after the plate (documented list; 11 = any other state). */
+export const STATES: Readonly<Record<string, string>> = {
+  '1': 'CA',
+  '2': 'TX',
+  '3': 'NY',
+  '4': 'FL',
+  '5': 'AZ',
+  '6': 'NV',
+  '7': 'OR',
+  '8': 'WA',
+  '9': 'IL',
+  '11': 'other',
+};
+
+/** Violation descriptions the catalogue has a prompt for; anything else is "parking violation". */
+const VIOLATIONS: Readonly<Record<string, string>> = {
+  'expired meter': 'violation.expired_meter',
+  'street cleaning': 'violation.street_cleaning',
+};
+
+const CITY = 'city';
+const MAX_LOOKUP_FAILURES = 3;
+
+interface Ticket {
+  citation: Secret;
+  violation: string;
+  issued: string;
+  amountCents: number;
+  status: string;
+  plate: string;
+}
+
+type Next = 'menu' | 'done';
+
+function text(cell: BackendCell | undefined): string {
+  return typeof cell === 'string' ? cell : typeof cell === 'number' ? String(cell) : '';
+}
+
+function toTicket(row: Record<string, BackendCell>, citation: Secret | null): Ticket | null {
+  const secret = citation ?? row.citation;
+  if (typeof secret !== 'object' || secret === null) return null;
+  return {
+    citation: secret,
+    violation: text(row.violation),
+    issued: text(row.issued),
+    amountCents: Number(row.amount_cents),
+    status: text(row.status),
+    plate: text(row.plate),
+  };
+}
+
+function ticketParts(ticket: Ticket): SayPart[] {
+  return [
+    { prompt: 'parking.ticket_violation' },
+    { prompt: VIOLATIONS[ticket.violation.toLowerCase()] ?? 'violation.other' },
+    { prompt: 'parking.ticket_issued' },
+    { date: ticket.issued },
+    { prompt: 'parking.ticket_amount' },
+    { currency: ticket.amountCents },
+  ];
+}
+
+const total = (tickets: readonly Ticket[]): number => tickets.reduce((sum, ticket) => sum + ticket.amountCents, 0);
+
+async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
+  call.setAgentContext({ path: 'citation', citationFound: 'no' });
+  for (let failures = 1; ; failures++) {
+    const entry = await call.gatherSecret({
+      prompt: 'parking.citation_enter',
+      kind: 'account',
+      min: 8,
+      max: 8,
+      validate: (citation) => citation.isAllDigits(),
+    });
+    if (!entry.ok) return call.toAgent();
+    const { rows } = await call.backend(CITY).query('citation.lookup', { citation: entry.secret });
+    const ticket = rows[0] ? toTicket(rows[0], entry.secret) : null;
+    if (ticket) {
+      call.setAgentContext({ citationFound: 'yes', amountDue: String(ticket.status === 'paid' ? 0 : ticket.amountCents) });
+      if (ticket.status === 'paid') {
+        await call.say('parking.citation_paid');
+        return 'menu';
+      }
+      await call.say(ticketParts(ticket));
+      return [ticket];
+    }
+    await call.say('parking.citation_not_found');
+    if (failures >= MAX_LOOKUP_FAILURES) return call.toAgent();
+  }
+}
+
+async function byPlate(call: Call): Promise<Ticket[] | 'menu'> {
+  call.setAgentContext({ path: 'plate' });
+  for (let failures = 1; ; failures++) {
+    const plate = await call.gather({ prompt: 'parking.plate_enter', min: 2, max: 8 });
+    if (!plate.ok) return call.toAgent();
+    const state = await call.gather({ prompt: 'parking.state_enter', min: 1, max: 2, validate: (code) => Object.hasOwn(STATES, code) });
+    if (!state.ok) return call.toAgent();
+    const { rows } = await call.backend(CITY).query('plate.lookup', { plateKeypad: plate.digits, state: STATES[state.digits]! });
+    const tickets = rows.map((row) => toTicket(row, null)).filter((ticket): ticket is Ticket => ticket !== null);
+    if (tickets.length === 0) {
+      await call.say('parking.plate_not_found');
+      if (failures >= MAX_LOOKUP_FAILURES) return call.toAgent();
+      continue;
+    }
+    const chosen = await choosePlate(call, tickets);
+    const unpaid = tickets.filter((ticket) => ticket.plate === chosen && ticket.status !== 'paid');
+    if (unpaid.length === 0) {
+      await call.say('parking.no_unpaid');
+      return 'menu';
+    }
+    call.setAgentContext({ amountDue: String(total(unpaid)) });
+    await call.say([{ prompt: 'parking.unpaid_count' }, { number: unpaid.length }, { prompt: 'parking.total_due' }, { currency: total(unpaid) }]);
+    return unpaid;
+  }
+}
+
+/** One keypad form can match several plates (7ABC123 and 7BAC123): the caller picks one. */
+async function choosePlate(call: Call, tickets: readonly Ticket[]): Promise<string> {
+  const plates = [...new Set(tickets.map((ticket) => ticket.plate))].slice(0, 9);
+  if (plates.length === 1) return plates[0]!;
+  const prompt: SayPart[] = [{ prompt: 'parking.plate_several' }];
+  const options: Record<string, string> = {};
+  plates.forEach((plate, i) => {
+    prompt.push({ prompt: 'parking.plate_for' }, { characters: plate }, { prompt: 'parking.press' }, { digits: String(i + 1) });
+    options[String(i + 1)] = plate;
+  });
+  const chosen = await call.menu({ prompt, options });
+  return chosen ?? call.toAgent();
+}
+
+async function payMenu(call: Call, tickets: readonly Ticket[]): Promise<Next> {
+  for (;;) {
+    const choice = await call.menu({ prompt: 'parking.pay_menu', options: { '1': 'pay', '2': 'hear', '9': 'menu' } });
+    if (choice === null) return call.toAgent();
+    if (choice === 'menu') return 'menu';
+    if (choice === 'pay') return takePayment(call, tickets);
+    for (const [i, ticket] of tickets.entries()) {
+      await call.say([{ prompt: 'parking.ticket' }, { number: i + 1 }, ...ticketParts(ticket)]);
+    }
+  }
+}
+
+async function secureEntry(call: Call, prompt: string, kind: 'pan' | 'expiry' | 'cvv' | 'zip', min: number, max: number, validate: (s: Secret) => boolean): Promise<Secret> {
+  const entry = await call.gatherSecret({ prompt, kind, min, max, validate });
+  return entry.ok ? entry.secret : call.toAgent();
+}
+
+async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next> {
+  const amountCents = total(tickets);
+  for (;;) {
+    const card = await secureEntry(call, 'parking.card_enter', 'pan', 13, 19, (s) => s.luhnValid());
+    const expiry = await secureEntry(call, 'parking.expiry_enter', 'expiry', 4, 4, (s) => s.expiryValid(new Date()));
+    const cvv = await secureEntry(call, 'parking.cvv_enter', 'cvv', 3, 4, (s) => s.isAllDigits());
+    const zip = await secureEntry(call, 'parking.zip_enter', 'zip', 5, 5, (s) => s.isAllDigits());
+    const confirm = await call.menu({
+      prompt: [
+        { prompt: 'parking.confirm_pay' },
+        { currency: amountCents },
+        { prompt: 'parking.confirm_card' },
+        { last4: card },
+        { prompt: 'parking.confirm_keys' },
+      ],
+      options: { '1': 'pay', '2': 'cancel' },
+    });
+    if (confirm === null) return call.toAgent();
+    if (confirm === 'cancel') {
+      await call.say('parking.payment_cancelled');
+      return 'menu';
+    }
+    const result = await call.pay({ amountCents, card, expiry, cvv, zip });
+    if (result.approved) {
+      const confirmation = await record(call, tickets, result.authCode, result.last4);
+      await readConfirmation(call, confirmation);
+      return 'done';
+    }
+    if (result.reason === 'unavailable') {
+      await call.say('error.unavailable');
+      return call.toAgent({ reason: 'payment-unavailable' });
+    }
+    const next = await call.menu({ prompt: 'parking.payment_declined', options: { '1': 'retry', '0': 'agent' } });
+    if (next !== 'retry') return call.toAgent({ reason: 'declined' });
+  }
+}
+
+/** Records each paid ticket (status, amount, authorization, card last four — nothing else). */
+async function record(call: Call, tickets: readonly Ticket[], authCode: string, last4: string): Promise<string> {
+  let confirmation = '';
+  for (const ticket of tickets) {
+    const { rows } = await call.backend(CITY).query('payment.record', {
+      citation: ticket.citation,
+      amount_cents: ticket.amountCents,
+      auth_code: authCode,
+      card_last4: last4,
+    });
+    confirmation ||= text(rows[0]?.confirmation);
+  }
+  return confirmation;
+}
+
+async function readConfirmation(call: Call, confirmation: string): Promise<void> {
+  let prompt: SayPart[] = [{ prompt: 'parking.payment_approved' }, { digits: confirmation }, { prompt: 'parking.confirmation_repeat' }];
+  while ((await call.menu({ prompt, options: { '1': 'repeat' }, retries: 0 })) === 'repeat') {
+    prompt = [{ digits: confirmation }, { prompt: 'parking.confirmation_repeat' }];
+  }
+}
+
+export default defineFlow(
+  async (call) => {
+    const noFlowKeys = { agentKey: false, repeatKey: false };
+    await call.say('parking.greeting', noFlowKeys);
+    const language = await call.menu({
+      prompt: [
+        { prompt: 'parking.language', lang: 'en-US' },
+        { prompt: 'parking.language', lang: 'es-US' },
+      ],
+      options: { '1': 'en-US', '2': 'es-US' } as const,
+      timeout: 5000,
+      retries: 0,
+      ...noFlowKeys,
+    });
+    call.setLanguage(language ?? 'en-US');
+    for (;;) {
+      call.setAgentContext({ path: 'menu', citationFound: 'no', amountDue: '0' });
+      const choice = await call.menu({ prompt: 'parking.main_menu', options: { '1': 'citation', '2': 'plate', '0': 'agent' } });
+      if (choice === null || choice === 'agent') return call.toAgent();
+      const tickets = choice === 'citation' ? await byCitation(call) : await byPlate(call);
+      if (tickets === 'menu') continue;
+      if ((await payMenu(call, tickets)) === 'done') break;
+    }
+    await call.say('goodbye');
+  },
+  { name: 'parking', agentTarget: 'sip:agent@city.example' },
+);
