@@ -14,6 +14,9 @@ const MAX_DEPTH = 5;
 
 export function isSecretLike(value: unknown): boolean {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  // Never ask bytes for a string form: Buffer#toJSON copies every byte into a JS array,
+  // and those bytes may be a wire buffer that carried a secret.
+  if (isBytes(value)) return false;
   const record = value as Record<PropertyKey, unknown>;
   try {
     if (record[SECRET_MARKER] === true) return true;
@@ -26,7 +29,7 @@ export function isSecretLike(value: unknown): boolean {
   }
 }
 
-function isBytes(value: object): boolean {
+export function isBytes(value: object): boolean {
   return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer;
 }
 
@@ -37,8 +40,8 @@ function isBytes(value: object): boolean {
  */
 export function scrubForLog(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return typeof value === 'function' ? undefined : value;
-  if (isSecretLike(value)) return SECRET_TEXT;
   if (isBytes(value)) return BYTES_TEXT;
+  if (isSecretLike(value)) return SECRET_TEXT;
   if (value instanceof Error) return value;
   if (depth >= MAX_DEPTH) return DEPTH_TEXT;
   const withJson = value as { toJSON?: unknown };

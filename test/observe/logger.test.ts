@@ -197,3 +197,21 @@ test('fatal is available for pino-compatible consumers and passes the masker', (
   logger.fatal({ account: 12345678 }, 'giving up');
   assert.deepEqual(withoutFrame(parsed()[0]!), { account: '[masked]', msg: 'giving up' });
 });
+
+test('byte buffers are never asked for a string or JSON form (that would copy their bytes)', () => {
+  const { logger, parsed } = capture();
+  const wire = Buffer.from('INFO sip:ivr SIP/2.0\r\n\r\nSignal=5');
+  let copied = 0;
+  wire.toJSON = () => {
+    copied++;
+    return { type: 'Buffer', data: [] };
+  };
+  wire.toString = () => {
+    copied++;
+    return '';
+  };
+  logger.event('sip.trace', { direction: 'in', transport: 'udp', bytes: wire.length, message: wire });
+  logger.debug({ wire });
+  assert.equal(copied, 0);
+  assert.equal(parsed()[1]?.wire, '[bytes]');
+});
