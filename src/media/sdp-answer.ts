@@ -87,17 +87,10 @@ export interface NegotiatedMedia {
   direction: Direction;
 }
 
-export interface AnswerOptions {
-  /** Our media address for c= (the address the RTP socket is bound to or reachable at). */
-  localAddress: string;
-  /** Our RTP port from the port pool. */
-  localPort: number;
+export interface NegotiateOptions {
   /** True when the INVITE arrived over TLS (sips:). */
   signallingSecure: boolean;
   srtpPolicy?: SrtpPolicy;
-  /** o= line; the caller bumps sessionVersion on every new answer in a dialog (RFC 3264 §8). */
-  sessionId: number;
-  sessionVersion: number;
   /**
    * The current negotiation in a re-offer: its codec is kept when still offered, and its local SRTP
    * key is kept when the suite is unchanged (no rekey on hold/unhold).
@@ -105,11 +98,32 @@ export interface AnswerOptions {
   previous?: NegotiatedMedia;
 }
 
+export interface LocalMedia {
+  /** Our media address for c= (the address the RTP socket is bound to or reachable at). */
+  localAddress: string;
+  /** Our RTP port from the port pool. */
+  localPort: number;
+  /** o= line; the caller bumps sessionVersion on every new answer in a dialog (RFC 3264 §8). */
+  sessionId: number;
+  sessionVersion: number;
+}
+
+export type AnswerOptions = NegotiateOptions & LocalMedia;
+
+/** An accepted offer before our port is known: ports are bound only for offers we can take. */
+export interface AnswerPlan {
+  negotiated: NegotiatedMedia;
+  /** Writes the answer SDP (it carries our SRTP key: never log it). */
+  render(local: LocalMedia): string;
+}
+
+export type NegotiateResult = { ok: true; plan: AnswerPlan } | { ok: false; error: SdpError };
+
 export type AnswerResult =
   | { ok: true; answerSdp: string; negotiated: NegotiatedMedia }
   | { ok: false; error: SdpError };
 
-function fail(code: SdpErrorCode): AnswerResult {
+function fail(code: SdpErrorCode): { ok: false; error: SdpError } {
   return { ok: false, error: { code, status: SDP_ERROR_STATUS[code] } };
 }
 
@@ -262,8 +276,15 @@ export function wipeNegotiated(negotiated: NegotiatedMedia): void {
   negotiated.srtp?.localKey.fill(0);
 }
 
-/** Builds our answer to an offer (initial INVITE or re-INVITE). */
+/** Builds our answer to an offer (initial INVITE or re-INVITE) in one step. */
 export function answerOffer(offer: string | Uint8Array, options: AnswerOptions): AnswerResult {
+  const result = negotiateOffer(offer, options);
+  if (!result.ok) return result;
+  return { ok: true, answerSdp: result.plan.render(options), negotiated: result.plan.negotiated };
+}
+
+/** Checks an offer and chooses codec, DTMF, SRTP and direction, without a local port yet. */
+export function negotiateOffer(offer: string | Uint8Array, options: NegotiateOptions): NegotiateResult {
   if (offer.length > SDP_MAX_BYTES * 4) return fail('sdp-too-large'); // before any decoding work
   const text = typeof offer === 'string' ? offer : Buffer.from(offer.buffer, offer.byteOffset, offer.length).toString('utf8');
   const problem = precheck(text);
@@ -348,54 +369,13 @@ export function answerOffer(offer: string | Uint8Array, options: AnswerOptions):
   const remoteRtcpPort = rtcpMux ? media.port : (media.rtcp?.port ?? media.port + 1);
 
   let srtp: NegotiatedSrtp | undefined;
-  let localB64 = '';
   if (crypto) {
     const localKey = Buffer.alloc(SRTP_MASTER_BYTES);
     const reuse = options.previous?.srtp;
     if (reuse && reuse.suite === crypto.suite) localKey.set(reuse.localKey);
     else randomFillSync(localKey);
-    localB64 = localKey.toString('base64'); // unavoidable: SDES carries the key in the SDP text
     srtp = { suite: crypto.suite, remoteKey: crypto.remoteKey, localKey };
   }
-
-  const pts = dtmfPt === undefined ? [codec.pt] : [codec.pt, dtmfPt];
-  const rtp: MediaDescription['rtp'] = [{ payload: codec.pt, codec: codec.codec, rate: 8000 }];
-  const fmtp: MediaDescription['fmtp'] = [];
-  if (dtmfPt !== undefined) {
-    rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
-    fmtp.push({ payload: dtmfPt, config: '0-15' }); // RFC 4733 §7.1.1: DTMF digits only
-  }
-  const accepted: MediaDescription = {
-    type: 'audio',
-    port: options.localPort,
-    protocol: media.protocol,
-    payloads: pts.join(' '),
-    rtp,
-    fmtp,
-    ptime: 20,
-    direction,
-  };
-  if (rtcpMux) accepted.rtcpMux = 'rtcp-mux';
-  if (crypto) accepted.crypto = [{ id: crypto.tag, suite: crypto.suite, config: `inline:${localB64}` }];
-
-  const ipVer = isIP(options.localAddress) === 6 ? 6 : 4;
-  const answer: SessionDescription = {
-    version: 0,
-    origin: {
-      username: 'traceless',
-      sessionId: options.sessionId,
-      sessionVersion: options.sessionVersion,
-      netType: 'IN',
-      ipVer,
-      address: options.localAddress,
-    },
-    name: '-',
-    connection: { version: ipVer, ip: options.localAddress },
-    timing: { start: 0, stop: 0 },
-    media: session.media.map((offered, index) => (index === chosenIndex ? accepted : rejectedMedia(offered))),
-  };
-  const answerSdp = writeSdp(answer);
-  scrubRegExpStatics();
 
   const negotiated: NegotiatedMedia = {
     codec: codec.codec,
@@ -408,5 +388,47 @@ export function answerOffer(offer: string | Uint8Array, options: AnswerOptions):
   };
   if (dtmfPt !== undefined) negotiated.dtmfPt = dtmfPt;
   if (srtp) negotiated.srtp = srtp;
-  return { ok: true, answerSdp, negotiated };
+  const render = (local: LocalMedia): string => {
+    const pts = dtmfPt === undefined ? [codec.pt] : [codec.pt, dtmfPt];
+    const rtp: MediaDescription['rtp'] = [{ payload: codec.pt, codec: codec.codec, rate: 8000 }];
+    const fmtp: MediaDescription['fmtp'] = [];
+    if (dtmfPt !== undefined) {
+      rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
+      fmtp.push({ payload: dtmfPt, config: '0-15' }); // RFC 4733 §7.1.1: DTMF digits only
+    }
+    const accepted: MediaDescription = {
+      type: 'audio',
+      port: local.localPort,
+      protocol: media.protocol,
+      payloads: pts.join(' '),
+      rtp,
+      fmtp,
+      ptime: 20,
+      direction,
+    };
+    if (rtcpMux) accepted.rtcpMux = 'rtcp-mux';
+    // unavoidable: SDES carries the key in the SDP text (RFC 4568 §6.1)
+    if (crypto && srtp) accepted.crypto = [{ id: crypto.tag, suite: crypto.suite, config: `inline:${srtp.localKey.toString('base64')}` }];
+
+    const ipVer = isIP(local.localAddress) === 6 ? 6 : 4;
+    const answer: SessionDescription = {
+      version: 0,
+      origin: {
+        username: 'traceless',
+        sessionId: local.sessionId,
+        sessionVersion: local.sessionVersion,
+        netType: 'IN',
+        ipVer,
+        address: local.localAddress,
+      },
+      name: '-',
+      connection: { version: ipVer, ip: local.localAddress },
+      timing: { start: 0, stop: 0 },
+      media: session.media.map((offered, index) => (index === chosenIndex ? accepted : rejectedMedia(offered))),
+    };
+    const answerSdp = writeSdp(answer);
+    scrubRegExpStatics();
+    return answerSdp;
+  };
+  return { ok: true, plan: { negotiated, render } };
 }
