@@ -154,6 +154,8 @@ export class CellPool {
       if (released !== null) report.callsEnded += 1;
     }
     for (const pooled of this.#cells) {
+      // A cell mid-release (shutdown called from inside a close()) finishes its own wipe.
+      if (pooled.state === 'wiping') continue;
       const wipe = this.#wipe(pooled);
       report.cellsWiped += 1;
       report.verified &&= wipe.verified;

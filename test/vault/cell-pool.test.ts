@@ -230,3 +230,14 @@ test('the memory-lock report measures the pool\'s arenas and sizes the fix', () 
   // sodium locks or not depending on the host; the report must say which, consistently.
   assert.equal(report.state === 'locked', report.remedy === null);
 });
+
+test('shutdown called from inside a release cascade still retires the pool', () => {
+  const pool = new CellPool({ cells: 2 });
+  const cell = pool.acquire()!;
+  let inner: ReturnType<CellPool['shutdown']> | null = null;
+  cell.attach({ close: () => (inner = pool.shutdown()) });
+  const report = cell.release('completed');
+  assert.equal(report?.wipe.verified, true);
+  assert.deepEqual(inner, { callsEnded: 0, cellsWiped: 1, verified: true });
+  assert.equal(pool.acquire(), null);
+});

@@ -123,9 +123,14 @@ test('the snapshot of a real process started with --heapsnapshot-signal finds it
 // Keeps a child's event loop alive until the parent (or the child's own spy) ends it.
 const KEEP_ALIVE = 'setTimeout(() => {}, 2 ** 30);';
 
-test('SIGUSR1 opens an inspector in a plain process but not after blockInspectorSignal()', { timeout: 60_000 }, async () => {
+test('SIGUSR1 opens an inspector in a plain process but not after blockInspectorSignal()', { timeout: 60_000 }, async (t) => {
+  const children: Array<ReturnType<typeof runChild>> = [];
+  t.after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   // Control: without the block, node answers SIGUSR1 by opening a debugger endpoint.
   const open = runChild(`process.kill(process.pid, 'SIGUSR1'); ${KEEP_ALIVE}`, ['--inspect-port=0']);
+  children.push(open);
   let openErr = '';
   open.stderr.on('data', (chunk: Buffer) => {
     openErr += chunk.toString();
@@ -146,6 +151,7 @@ test('SIGUSR1 opens an inspector in a plain process but not after blockInspector
     KEEP_ALIVE,
   ].join('\n');
   const blocked = runChild(script, ['--inspect-port=0']);
+  children.push(blocked);
   let out = '';
   let err = '';
   blocked.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
