@@ -65,6 +65,13 @@ class Scope {
     return resolved === null ? '' : String(resolved);
   }
 
+  /** A log field keeps numbers and booleans; anything else becomes text. */
+  field(value: Expr): string | number | boolean {
+    const resolved = this.resolve(value);
+    assertNoSecret(resolved, 'a log line');
+    return typeof resolved === 'number' || typeof resolved === 'boolean' ? resolved : resolved === null ? '' : String(resolved);
+  }
+
   prompt(spec: string | ReadonlyArray<Record<string, unknown>>): Prompt {
     if (typeof spec === 'string') return this.text(spec);
     return spec.map((part): SayPart => {
@@ -274,7 +281,7 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
         return at + 1;
       case 'log': {
         const body = (step as FlowStep<'log'>).body;
-        const fields = Object.fromEntries(Object.entries(body.fields ?? {}).map(([key, value]) => [key, scope.plain(value)]));
+        const fields = Object.fromEntries(Object.entries(body.fields ?? {}).map(([key, value]) => [key, scope.field(value)]));
         call.log(body.event, fields);
         return at + 1;
       }

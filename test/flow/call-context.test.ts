@@ -249,3 +249,37 @@ test('a payment gateway that throws is reported as unavailable, not as a crash',
   await simulate(flow, { caller: '12345', payment });
   assert.deepEqual(got, { approved: false, reason: 'unavailable' });
 });
+
+test('an unknown prompt id (with a catalogue) ends in the apology fallback, not dead air', async () => {
+  const { PromptCatalogue } = await import('../../src/flow/catalogue.ts');
+  const flow = defineFlow(async (call) => {
+    await call.say('no.such.prompt');
+  }, agent);
+  const result = await simulate(flow, { caller: '', settings: { catalogue: new PromptCatalogue() } });
+  assert.deepEqual(result.outcome, { status: 'transferred', fallback: true, error: 'FLOW_UNKNOWN_PROMPT' });
+  assert.deepEqual(result.played, [['en-US/error.apology'], ['en-US/agent.transfer']]);
+});
+
+test('the caller hanging up during a prompt ends the flow at once as abandoned', async () => {
+  let after = false;
+  const flow = defineFlow(async (call) => {
+    await call.say('long');
+    after = true;
+  });
+  const result = await simulate(flow, { caller: '>H' });
+  assert.equal(result.outcome.status, 'abandoned');
+  assert.equal(after, false);
+  assert.equal(result.hangups, 0);
+});
+
+test('call-scoped values hold secrets and are gone with the cell', async () => {
+  let kept: unknown;
+  const flow = defineFlow(async (call) => {
+    const pin = await call.gatherSecret({ prompt: 'pin', kind: 'pin', min: 4, max: 4 });
+    if (pin.ok) call.values.set('pin', pin.secret);
+    kept = call.values.get('pin');
+  });
+  const result = await simulate(flow, { caller: '1234' });
+  assert.equal(result.wipe.verified, true);
+  assert.throws(() => (kept as Secret).length(), /wiped/i);
+});
