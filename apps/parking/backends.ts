@@ -13,6 +13,7 @@ export const CITY_OPERATIONS: Record<string, PostgresOperation> = {
   // Citation path (issue 7 step 3): $1 = 8-digit citation (Secret).
   ticketByCitation: {
     sql: 'SELECT id, violation, issued_on, amount_cents, status FROM tickets WHERE citation = $1',
+    params: ['citation'],
   },
   // Plate path (step 4): $1 = keypad form of the plate (Secret), $2 = two-digit state code.
   unpaidByPlate: {
@@ -21,6 +22,7 @@ export const CITY_OPERATIONS: Record<string, PostgresOperation> = {
            WHERE t.plate_keypad = $1 AND s.code = $2::smallint AND t.status = 'unpaid'
            ORDER BY t.issued_on, t.id`,
     sensitiveColumns: { citation: 'account' },
+    params: ['plateKeypad', 'stateCode'],
   },
   // After an approved charge (step 5): $1 = ticket id, $2 = gateway authorization, $3 = last four.
   recordPayment: {
@@ -29,6 +31,7 @@ export const CITY_OPERATIONS: Record<string, PostgresOperation> = {
           INSERT INTO payments (ticket_id, amount_cents, gateway_authorization, card_last4)
           SELECT id, amount_cents, $2, $3 FROM paid
           RETURNING confirmation`,
+    params: ['ticketId', 'authorization', 'last4'],
   },
 };
 

@@ -19,6 +19,8 @@ export interface PostgresOperation {
   sql: string;
   /** Column name → secret kind: these come back as Secrets in the caller's cell. */
   sensitiveColumns?: Record<string, SecretKind>;
+  /** Names for $1…$n, in order, so callers can pass parameters by name (the flow's ports do). */
+  params?: string[];
 }
 
 export interface PostgresBackendConfig {
@@ -49,7 +51,12 @@ export interface PostgresBackendConfig {
   operations: Record<string, PostgresOperation>;
 }
 
-export type Row = Record<string, unknown>;
+/**
+ * One result row. Integer and floating-point columns (int2, int4, float4, float8) are
+ * numbers; every other type keeps PostgreSQL's text form (dates as YYYY-MM-DD, int8 and
+ * numeric as digits, booleans as t/f); sensitive columns are Secrets.
+ */
+export type Row = Record<string, string | number | null | Secret>;
 
 export interface OperationResult {
   rows: Row[];
@@ -76,6 +83,7 @@ export interface PostgresHealth {
 interface CompiledOperation {
   sql: string;
   parameterCount: number;
+  parameterNames: readonly string[] | undefined;
   sensitiveColumns: ReadonlyMap<string, SecretKind>;
 }
 
@@ -87,8 +95,8 @@ const DEFAULTS = {
   maxSecretBytes: 64,
 };
 
-/** Type OIDs decoded by pg-types that we keep as text instead (a date has no time zone). */
-const KEEP_AS_TEXT = new Set([1082]);
+/** int2, int4, oid, float4, float8: safe to hand over as JS numbers. */
+const NUMERIC_TYPES = new Set([21, 23, 26, 700, 701]);
 
 function highestPlaceholder(sql: string): number {
   let highest = 0;
@@ -105,9 +113,15 @@ function compileOperations(config: PostgresBackendConfig, path: string): Map<str
     if (typeof operation?.sql !== 'string' || operation.sql.trim() === '') {
       throw new ConnectorConfigError(`${path}.operations.${name}.sql`, 'SQL text is required');
     }
+    const parameterCount = highestPlaceholder(operation.sql);
+    const names = operation.params;
+    if (names !== undefined && (!Array.isArray(names) || names.length !== parameterCount || new Set(names).size !== names.length)) {
+      throw new ConnectorConfigError(`${path}.operations.${name}.params`, `must name each of the ${parameterCount} parameters once, in $n order`);
+    }
     compiled.set(name, {
       sql: operation.sql,
-      parameterCount: highestPlaceholder(operation.sql),
+      parameterCount,
+      parameterNames: names,
       sensitiveColumns: new Map(Object.entries(operation.sensitiveColumns ?? {})),
     });
   }
@@ -201,9 +215,14 @@ export class PostgresConnector {
    * arena; sensitive columns arrive in `options.cell`. Any failure is a BackendUnavailableError
    * (nothing is retried or queued); an unconfigured operation is an EgressDeniedError.
    */
-  async run(operationName: string, params: readonly WireParam[], options: RunOptions = {}): Promise<OperationResult> {
+  async run(
+    operationName: string,
+    namedOrPositional: readonly WireParam[] | Readonly<Record<string, WireParam>>,
+    options: RunOptions = {},
+  ): Promise<OperationResult> {
     const operation = this.operations.get(operationName);
     if (!operation) throw new EgressDeniedError(this.name, `operation ${JSON.stringify(operationName)}`);
+    const params = this.positional(operationName, operation, namedOrPositional);
     if (params.length !== operation.parameterCount) {
       throw new ConnectorConfigError(`backends.${this.name}.operations.${operationName}`, `expects ${operation.parameterCount} parameters, got ${params.length}`);
     }
@@ -235,6 +254,26 @@ export class PostgresConnector {
     } finally {
       client.release(!healthy);
     }
+  }
+
+  private positional(
+    operationName: string,
+    operation: CompiledOperation,
+    params: readonly WireParam[] | Readonly<Record<string, WireParam>>,
+  ): readonly WireParam[] {
+    if (Array.isArray(params)) return params;
+    const at = `backends.${this.name}.operations.${operationName}`;
+    const names = operation.parameterNames;
+    if (!names) throw new ConnectorConfigError(`${at}.params`, 'name the parameters to pass them by name');
+    const byName = params as Readonly<Record<string, WireParam>>;
+    for (const key of Object.keys(byName)) {
+      if (!names.includes(key)) throw new ConnectorConfigError(at, `has no parameter ${JSON.stringify(key)}`);
+    }
+    return names.map((name) => {
+      const value = byName[name];
+      if (value === undefined) throw new ConnectorConfigError(at, `parameter ${JSON.stringify(name)} is missing`);
+      return value;
+    });
   }
 
   health(): PostgresHealth {
@@ -300,7 +339,7 @@ class TappedQuery {
   private stream: Socket | undefined;
   private readonly tap: ResultTap;
   private fields: PgField[] = [];
-  private parsers: Array<(text: string) => unknown> = [];
+  private numeric: boolean[] = [];
   private readonly rows: Row[] = [];
   private rowCount = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -343,9 +382,7 @@ class TappedQuery {
 
   handleRowDescription(message: { fields: PgField[] }): void {
     this.fields = message.fields;
-    this.parsers = message.fields.map((field) =>
-      KEEP_AS_TEXT.has(field.dataTypeID) ? (text: string) => text : pg.types.getTypeParser(field.dataTypeID, 'text'),
-    );
+    this.numeric = message.fields.map((field) => NUMERIC_TYPES.has(field.dataTypeID));
   }
 
   handleDataRow(message: { fields: Array<string | null> }): void {
@@ -357,7 +394,7 @@ class TappedQuery {
       const secret: Secret | undefined = secrets?.get(index);
       if (secret) row[field.name] = secret;
       else if (this.operation.sensitiveColumns.has(field.name)) row[field.name] = text === null ? null : '';
-      else row[field.name] = text === null ? null : this.parsers[index]!(text);
+      else row[field.name] = text === null ? null : this.numeric[index] ? Number(text) : text;
     });
     this.rows.push(row);
   }

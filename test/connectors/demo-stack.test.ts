@@ -96,9 +96,9 @@ test('demo stack: seeded city database and gateway over mTLS, all gone after SIG
     assert.ok(charged.approved);
     // The plate path as the flow runs it: keypad form (Secret) and state code 01.
     const cell = new RecordingCell();
-    const plate = await city.run('unpaidByPlate', [testSecret('digits', '7222123'), '01'], { cell });
+    const plate = await city.run('unpaidByPlate', { plateKeypad: testSecret('digits', '7222123'), stateCode: '01' }, { cell });
     assert.deepEqual(plate.rows.map((row) => [row.id, secretDigits(row.citation), row.amount_cents]), [[1, '12345678', 6500], [2, '23456789', 6500]]);
-    const recorded = await city.run('recordPayment', [plate.rows[0]!.id as number, charged.authCode, charged.last4]);
+    const recorded = await city.run('recordPayment', { ticketId: plate.rows[0]!.id as number, authorization: charged.authCode, last4: charged.last4 });
     assert.equal(recorded.rowCount, 1);
     assert.equal(typeof recorded.rows[0]!.confirmation, 'string'); // bigint stays text
     // A second payment for the same ticket records nothing.

@@ -98,6 +98,17 @@ test('keypad plate lookup returns the sensitive citation column as Secrets in th
   assert.equal((await city.run('unpaidByPlate', [testSecret('digits', '4999789'), 'TX'], { cell })).rowCount, 0);
 });
 
+test('parameters by name, when the operation names them', async () => {
+  const city = connector({ operations: { ...operations, byPlate: { ...operations.unpaidByPlate, params: ['plate', 'state'] } } });
+  const cell = new RecordingCell();
+  const result = await city.run('byPlate', { state: 'CA', plate: testSecret('digits', '7222123') }, { cell });
+  assert.deepEqual(result.rows.map((row) => secretDigits(row.citation)), ['12345678', '23456789']);
+  await assert.rejects(city.run('byPlate', { plate: testSecret('digits', '7222123') }, { cell }), ConnectorConfigError);
+  await assert.rejects(city.run('byPlate', { plate: 'x', state: 'CA', extra: 1 }, { cell }), ConnectorConfigError);
+  await assert.rejects(city.run('ticketById', { id: 1 }), ConnectorConfigError);
+  assert.throws(() => connector({ operations: { bad: { sql: 'SELECT $1, $2', params: ['only'] } } }), ConnectorConfigError);
+});
+
 test('a sensitive operation without a cell is refused before anything is sent', async () => {
   const city = connector();
   await assert.rejects(city.run('unpaidByPlate', [testSecret('digits', '7222123'), 'CA']), ConnectorConfigError);
