@@ -29,7 +29,10 @@ interface EventSpec {
   readonly fields: Readonly<Record<string, FieldSpec>>;
 }
 
-/** A short token of our own making: call ids, step ids, option and backend names. */
+/**
+ * A short token of our own making: call ids, step ids, option and backend names. It must
+ * start with a letter, so a key press can never pass as a menu option ("1") or an id.
+ */
 const id = { kind: 'id' } as const;
 const count = { kind: 'count' } as const;
 const ms = { kind: 'ms' } as const;
@@ -88,7 +91,7 @@ export const EVENTS = {
   'cell.wipe': { level: 'info', fields: { callId: optional(id), cell: count, bytes: count, verified: bool, durationMs: ms } },
   'server.start': {
     level: 'info',
-    fields: { version: id, cells: count, memlock: oneOf('locked', 'unlocked', 'unsupported'), sipListeners: optional(count), adminListener: optional(id) },
+    fields: { version: text(40), cells: count, memlock: oneOf('locked', 'unlocked', 'unsupported'), sipListeners: optional(count), adminListener: optional(text(80)) },
   },
   'server.drain': { level: 'info', fields: { phase: oneOf('started', 'complete', 'timeout'), activeCalls: count, elapsedMs: optional(ms) } },
   'config.error': { level: 'error', fields: { path: text(200), problem: text(200) } },
@@ -144,9 +147,11 @@ function allChars(value: string, test: (c: number) => boolean): boolean {
 
 const isPhoneChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2b;
 
-/** A short token of our own making (letters, digits and . _ - : @ / +), as log fields and records require. */
+/** A short token of our own making (a letter, then letters, digits and . _ - : @ / +), as log fields and records require. */
 export function isLogId(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_ID && allChars(value, isIdChar);
+  if (value.length === 0 || value.length > MAX_ID) return false;
+  const first = value.charCodeAt(0) | 0x20; // ASCII lower case
+  return first >= 0x61 && first <= 0x7a && allChars(value, isIdChar);
 }
 
 /** A telephone number as digits with an optional '+'. */

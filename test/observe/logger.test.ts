@@ -215,3 +215,14 @@ test('byte buffers are never asked for a string or JSON form (that would copy th
   assert.equal(copied, 0);
   assert.equal(parsed()[1]?.wire, '[bytes]');
 });
+
+test('a key press cannot pass as a menu option or an id: ids start with a letter', () => {
+  const { logger, parsed } = capture();
+  logger.event('menu.choice', { callId: 'c-abc', step: 'main-menu', outcome: 'chosen', option: '1' });
+  logger.event('flow.step', { callId: '12345', step: '9' });
+  const [menu, step] = parsed();
+  assert.equal(menu?.option, undefined);
+  assert.equal(step?.callId, undefined);
+  assert.equal(step?.step, undefined);
+  assert.equal(logger.stats().invalidFields, 3);
+});
