@@ -226,3 +226,22 @@ test('a key press cannot pass as a menu option or an id: ids start with a letter
   assert.equal(step?.step, undefined);
   assert.equal(logger.stats().invalidFields, 3);
 });
+
+test('by default lines go to stdout, masked, one JSON object per line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const loggerUrl = new URL('../../src/observe/logger.ts', import.meta.url).href;
+  const script = `
+    const { createLogger } = await import(${JSON.stringify(loggerUrl)});
+    const logger = createLogger({ level: 'info' });
+    logger.event('server.start', { version: '0.1.0', cells: 4, memlock: 'locked' });
+    logger.warn('card 4111111111111111');
+    logger.flush();`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const lines = child.stdout.split('\n');
+  assert.equal(lines.pop(), '');
+  const [start, warning] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(start?.event, 'server.start');
+  assert.equal(warning?.msg, 'card [masked]');
+  assert.equal(child.stderr, '');
+});
