@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { SipServer } from '../../src/sip/sip-server.ts';
+import { createAdmission } from '../../src/sip/admission.ts';
+import type { IncomingCall } from '../../src/sip/incoming-call.ts';
+import { wire, INVITE } from './helpers.ts';
+
+test('a server without any listener is a configuration error', async () => {
+  await assert.rejects(SipServer.start({ onCall: () => undefined }), /no listener configured/);
+});
+
+test('over real UDP: the admission cap answers the second INVITE 503 with Retry-After, close() is idempotent', async (t) => {
+  const calls: IncomingCall[] = [];
+  let server: SipServer | undefined;
+  const admission = createAdmission({ maxCalls: 1, activeCalls: () => server?.activeCalls ?? 0, retryAfterSeconds: 9 });
+  server = await SipServer.start({ udp: { host: '127.0.0.1', port: 0 }, admission: admission.hook, onCall: (call) => calls.push(call) });
+  const client = createSocket('udp4');
+  t.after(async () => {
+    client.close();
+    await server.close();
+    await server.close();
+  });
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const port = server.address('udp')!.port;
+  const replies: string[] = [];
+  const got = (count: number) =>
+    new Promise<void>((resolve) => {
+      const onMessage = (data: Buffer) => {
+        replies.push(data.toString('latin1'));
+        if (replies.length >= count) {
+          client.off('message', onMessage);
+          resolve();
+        }
+      };
+      client.on('message', onMessage);
+    });
+  const first = got(1);
+  client.send(wire(INVITE.replace('192.0.2.10:5060;branch', '127.0.0.1:5060;rport;branch')), port, '127.0.0.1');
+  await first;
+  const second = got(3);
+  client.send(wire(INVITE.replace('192.0.2.10:5060;branch=z9hG4bKinv1', '127.0.0.1:5060;rport;branch=z9hG4bKinv2').replace('call-1@', 'call-2@')), port, '127.0.0.1');
+  await second;
+  assert.equal(calls.length, 1);
+  assert.match(replies[2]!, /^SIP\/2\.0 503 Service Unavailable\r\n[^]*\r\nRetry-After: 9\r\n/);
+  assert.equal(admission.counters.full, 1);
+  // Closing the server ends the waiting call (480) exactly once.
+  const ended = once(calls[0]!, 'ended');
+  await server.close();
+  assert.deepEqual(await ended, ['local-bye']);
+});
