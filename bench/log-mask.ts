@@ -3,6 +3,7 @@
 // show the cost stays linear. Run: node --import tsx bench/log-mask.ts [--quick]
 import { performance } from 'node:perf_hooks';
 import { createLogMasker } from '../src/observe/masker.ts';
+import { createLogger } from '../src/observe/logger.ts';
 
 const quick = process.argv.includes('--quick');
 const budgetMs = quick ? 200 : 1000;
@@ -61,6 +62,32 @@ for (const size of [1_000, 10_000, 100_000]) {
   results.push(measure(`hostile: digit groups, ${size} B`, [JSON.stringify({ msg: digits })]));
   results.push(measure(`hostile: dash-separated digits, ${size} B`, [JSON.stringify({ msg: separators })]));
 }
+
+/** The whole event path: allowlist, pino serialisation and the masker, into a no-op destination. */
+function measureEvents(): Result {
+  let bytes = 0;
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => (bytes += line.length) } });
+  const fields = { callId: 'c-qwxz', step: 'card-number', secure: true, outcome: 'terminator', keys: 16, durationMs: 8123.5 } as const;
+  for (let i = 0; i < 2000; i++) logger.event('gather.done', fields);
+  bytes = 0;
+  let count = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < budgetMs) {
+    for (let i = 0; i < 1000; i++) logger.event('gather.done', fields);
+    count += 1000;
+    elapsed = performance.now() - start;
+  }
+  const seconds = elapsed / 1000;
+  return {
+    case: 'logger.event (allowlist + pino + masker)',
+    lineBytes: Math.round(bytes / count),
+    linesPerSecond: Math.round(count / seconds),
+    mbPerSecond: Math.round((bytes / seconds / 1e6) * 10) / 10,
+    nsPerByte: Math.round(((elapsed * 1e6) / bytes) * 100) / 100,
+  };
+}
+results.push(measureEvents());
 
 process.stdout.write('| case | bytes/line | lines/s | MB/s | ns/byte |\n|---|---:|---:|---:|---:|\n');
 for (const r of results) {
