@@ -3,7 +3,7 @@
 
 /** Thrown through the flow's code to unwind it when the call leaves the flow's hands. */
 export class FlowEnd extends Error {
-  constructor(readonly how: 'transferred' | 'hungUp' | 'callerHungUp' | 'agentRequested') {
+  constructor(readonly how: 'transferred' | 'hungUp' | 'callerHungUp') {
     super(`flow ended: ${how}`);
     this.name = 'FlowEnd';
   }

@@ -77,6 +77,8 @@ export interface SimulationOptions {
   clipMs?: (clip: string) => number;
   /** Gap between keys inside a turn (default 200 ms). */
   gapMs?: number;
+  /** The caller hangs up at this virtual time, whatever the flow is doing. */
+  hangupAfterMs?: number;
   /** Safety stop on virtual time (default 30 minutes). */
   maxMs?: number;
   logger?: FlowLogger;
@@ -239,6 +241,12 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
     outcome = result;
   });
 
+  if (options.hangupAfterMs !== undefined) {
+    clock.setTimer(options.hangupAfterMs, () => {
+      transcript.push({ at: clock.now(), kind: 'event', text: 'caller hangs up' });
+      control.callerHangsUp();
+    });
+  }
   const maxMs = options.maxMs ?? 30 * 60 * 1000;
   while (!finished) {
     await settle();

@@ -283,3 +283,12 @@ test('call-scoped values hold secrets and are gone with the cell', async () => {
   assert.equal(result.wipe.verified, true);
   assert.throws(() => (kept as Secret).length(), /wiped/i);
 });
+
+test('hangupAfterMs ends the call at that virtual time', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.gather({ prompt: 'enter', min: 4, max: 4, firstDigitTimeout: 60000, totalTimeout: 120000 });
+  });
+  const result = await simulate(flow, { caller: '12', hangupAfterMs: 30000 });
+  assert.equal(result.outcome.status, 'abandoned');
+  assert.match(result.text(), /\[\s+30\.000\] ---- caller hangs up/);
+});
