@@ -1,6 +1,6 @@
 // ( name-addr / addr-spec ) *( SEMI param ): the value of From, To, Contact, Route,
 // Record-Route, Reply-To, Refer-To (RFC 3261 §20.10, §20.20, §20.39, grammar §25.1).
-import { GEN_VALUE_CHARS, parseParams, quotedStringEnd, skipSpace, tokensAndSpaceEnd, trimSpace, unquote, type ParamMap } from './syntax.ts';
+import { parseParams, quotedStringEnd, skipSpace, tokensAndSpaceEnd, trimSpace, unquote, type ParamMap } from './syntax.ts';
 import { isWellFormedUri } from './uri.ts';
 
 export interface NameAddr {
@@ -58,7 +58,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   }
   if (!isWellFormedUri(uri)) return undefined;
 
-  const params = parseParams(value, paramsStart, GEN_VALUE_CHARS);
+  const params = parseParams(value, paramsStart);
   if (params === undefined) return undefined;
   const nameAddr: { -readonly [K in keyof NameAddr]: NameAddr[K] } = { uri, bracketed, params };
   if (displayName !== undefined) nameAddr.displayName = displayName;

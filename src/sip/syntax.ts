@@ -40,8 +40,8 @@ export function isDigits(text: string): boolean {
   return true;
 }
 
-export function skipSpace(text: string, index: number, end = text.length): number {
-  while (index < end && isSpaceOrTab(text.charCodeAt(index))) index++;
+export function skipSpace(text: string, index: number): number {
+  while (index < text.length && isSpaceOrTab(text.charCodeAt(index))) index++;
   return index;
 }
 
@@ -140,12 +140,15 @@ export const tokensAndSpaceEnd = (text: string, index: number): number => scanTa
 /** generic-param values in a parameter map: `null` when the parameter has no `=value`. */
 export type ParamMap = Map<string, string | null>;
 
+/** gen-value = token / host / quoted-string (§25.1): token chars plus the host delimiters. */
+const GEN_VALUE_CHARS = charTable(TOKEN_SYMBOLS + ':[]', true);
+
 /**
  * Parses `*( SEMI generic-param )` (§25.1) from `index` to the end: names lower-cased
  * (§7.3.1: parameter names are case-insensitive), values as written (quoted-strings keep
  * their quotes). Returns undefined on an empty or malformed parameter.
  */
-export function parseParams(text: string, index: number, valueChars: Uint8Array): ParamMap | undefined {
+export function parseParams(text: string, index: number): ParamMap | undefined {
   const params: ParamMap = new Map();
   let i = skipSpace(text, index);
   while (i < text.length) {
@@ -165,7 +168,7 @@ export function parseParams(text: string, index: number, valueChars: Uint8Array)
         if (end < 0) return undefined;
         i = end;
       } else {
-        i = scanTable(text, i, valueChars);
+        i = scanTable(text, i, GEN_VALUE_CHARS);
         if (i === valueStart) return undefined;
       }
       value = text.slice(valueStart, i);
@@ -175,7 +178,4 @@ export function parseParams(text: string, index: number, valueChars: Uint8Array)
   }
   return params;
 }
-
-/** gen-value = token / host / quoted-string (§25.1): token chars plus the host delimiters. */
-export const GEN_VALUE_CHARS = charTable(TOKEN_SYMBOLS + ':[]', true);
 

@@ -1,5 +1,5 @@
 // The Via header value (RFC 3261 §20.42, grammar §25.1; received/rport per RFC 3581, IPv6 per RFC 5118 §4.5).
-import { GEN_VALUE_CHARS, isDigit, isSpaceOrTab, parseParams, skipSpace, tokenEnd, type ParamMap } from './syntax.ts';
+import { isDigit, isSpaceOrTab, parseParams, skipSpace, tokenEnd, type ParamMap } from './syntax.ts';
 import { parseHostPort, parsePort } from './uri.ts';
 
 export interface Via {
@@ -64,7 +64,7 @@ export function parseVia(value: string): Via | undefined {
   const sentBy = parseHostPort(portText === undefined ? hostText : `${hostText}:${portText}`);
   if (sentBy === undefined) return undefined;
 
-  const params = parseParams(value, i, GEN_VALUE_CHARS);
+  const params = parseParams(value, i);
   if (params === undefined) return undefined;
 
   const via: { -readonly [K in keyof Via]: Via[K] } = {
