@@ -16,8 +16,9 @@
 // - Frequency: the phase advance of each tone between consecutive blocks (averaged over the hits)
 //   measures its offset to within a few Hz, unambiguous up to ±78 Hz; keys more than 2.5% off are
 //   refused (Q.24: operate within ±1.5%, never beyond ±3.5%).
-// - Gaps: a key ends after MISSES_TO_RELEASE blocks without it (~19 ms), so Q.24's 40 ms pause
-//   always separates two presses of the same key.
+// - Gaps: a key ends after MISSES_TO_RELEASE blocks without it. A 40 ms pause yields at least 5
+//   misses, so it always separates two presses of the same key; a break of 10 ms or less yields
+//   at most 3 and is bridged (Q.24: such interruptions must not split a digit).
 import type { DtmfCode } from '../vault/types.ts';
 import type { G711Codec } from './frame-source.ts';
 import { decodeTable } from './g711.ts';
@@ -46,7 +47,7 @@ const CAPTURE_MIN = 0.68; // both tones' energy over the block's total: speech p
 const HARMONIC_MAX = dbToPower(-10); // second harmonic relative to its fundamental
 const FREQUENCY_TOLERANCE = 0.025;
 const HITS_TO_DETECT = 5;
-const MISSES_TO_RELEASE = 3;
+const MISSES_TO_RELEASE = 4;
 
 const OMEGA = FREQUENCIES.map((f) => (2 * Math.PI * f) / RATE);
 const [C0, C1, C2, C3, C4, C5, C6, C7] = OMEGA.map((w) => 2 * Math.cos(w)) as [number, number, number, number, number, number, number, number];

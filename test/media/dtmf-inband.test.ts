@@ -152,6 +152,20 @@ test('40 ms tones with 40 ms gaps: every key in order, and one key repeated stay
   t.diagnostic(`gaps 40 ms: ${sequence.map((k) => LABELS[k]).join('')} detected in order at ${ALIGNMENTS.length} alignments × 2 codecs`);
 });
 
+test('a 10 ms break inside a tone is bridged (one key); a 40 ms pause always separates', (t) => {
+  const results: string[] = [];
+  for (const key of ALL_KEYS) {
+    for (const codec of CODECS) {
+      for (const leadSamples of ALIGNMENTS) {
+        const audio = synthesize([{ key, ms: 50, gapMs: 10 }, { key, ms: 50, gapMs: 40 }, { key, ms: 50 }], { leadSamples });
+        assert.deepEqual(detect(encode(audio, codec), codec), [key, key], `${LABELS[key]} ${codec} lead ${leadSamples}`);
+      }
+    }
+    results.push(`${LABELS[key]}:2`);
+  }
+  t.diagnostic(`50+10 ms break+50 ms, 40 ms pause, 50 ms → keys per key ${results.join(' ')}`);
+});
+
 test('white noise alone (and silence) gives no key', () => {
   for (const codec of CODECS) {
     for (const seed of [1, 2, 3]) {
