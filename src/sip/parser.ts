@@ -36,10 +36,19 @@ interface StartLine {
   readonly problem?: Problem;
 }
 
-/** Parses one UDP datagram, or one message a stream framer has cut (its body then is exactly Content-Length). */
-export function parseMessage(bytes: Buffer, limits: SipLimits = DEFAULT_SIP_LIMITS): ParseResult {
+/**
+ * How the bytes were framed (§18.3): a UDP datagram may omit Content-Length (the body is the
+ * rest of it); a message cut from a TCP/TLS stream must carry it.
+ */
+export type SipFraming = 'datagram' | 'stream';
+
+/**
+ * Parses one UDP datagram, or one message a StreamFramer has cut (pass 'stream', also for a
+ * framing error's headerSection, so a missing Content-Length is answered with 400).
+ */
+export function parseMessage(bytes: Buffer, limits: SipLimits = DEFAULT_SIP_LIMITS, framing: SipFraming = 'datagram'): ParseResult {
   try {
-    return parse(bytes, limits);
+    return parse(bytes, limits, framing);
   } catch {
     // Defence in depth only: the fuzz tests assert this code never appears.
     return { ok: false, error: { code: 'INTERNAL', reason: 'Unparseable message', canRespond: false } };
@@ -50,7 +59,7 @@ function drop(code: SipParseErrorCode, reason: string): ParseResult {
   return { ok: false, error: { code, reason, canRespond: false } };
 }
 
-function parse(bytes: Buffer, limits: SipLimits): ParseResult {
+function parse(bytes: Buffer, limits: SipLimits, framing: SipFraming): ParseResult {
   if (bytes.length > limits.maxMessageBytes) return drop('MESSAGE_TOO_LARGE', 'Message Too Large');
 
   // §7.5: CRLFs before the start line are ignored (also keep-alives, RFC 5626 §3.5.1).
@@ -79,7 +88,9 @@ function parse(bytes: Buffer, limits: SipLimits): ParseResult {
     const available = bytes.length - (headerEnd + 4);
     const declared = headers.find((field) => field.name === 'Content-Length');
     const length = declared === undefined ? available : parseContentLength(declared.value);
-    if (length === undefined) {
+    if (declared === undefined && framing === 'stream') {
+      bodyProblem = { code: 'BAD_CONTENT_LENGTH', reason: 'Missing Content-Length' };
+    } else if (length === undefined) {
       bodyProblem = { code: 'BAD_CONTENT_LENGTH', reason: 'Bad Content-Length' };
     } else if (length > available) {
       // §18.3: a datagram shorter than Content-Length is rejected (RFC 4475 §3.1.2.2).

@@ -15,7 +15,8 @@ export interface StreamFramingError {
   readonly reason: string;
   /**
    * The offending message's header section (ending in the empty line) when it was read whole:
-   * parse it to send a best-effort 400 before closing (RFC 4475 §3.1.2.3, §3.3.9).
+   * parse it with parseMessage(headerSection, limits, 'stream') — which always fails — to send
+   * a best-effort 400 before closing (RFC 4475 §3.1.2.3, §3.3.9).
    */
   readonly headerSection?: Buffer;
 }

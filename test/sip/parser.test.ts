@@ -84,6 +84,13 @@ test('datagram framing: no Content-Length takes the rest; extra octets are cut; 
   assert.equal(short.status, 400);
 });
 
+test('stream framing: Content-Length is mandatory (§18.3), the body is exactly Content-Length', () => {
+  const missing = parseMessage(sipBytes(INVITE_LINES, ''), undefined, 'stream');
+  assert.ok(!missing.ok && missing.error.code === 'BAD_CONTENT_LENGTH' && missing.error.canRespond);
+  const framed = parseMessage(inviteBytes(), undefined, 'stream');
+  assert.ok(framed.ok && framed.message.body.toString() === SDP_BODY);
+});
+
 test('leading CRLFs are ignored (§7.5)', () => {
   const result = parseMessage(Buffer.concat([Buffer.from('\r\n\r\n'), inviteBytes()]));
   assert.ok(result.ok && result.message.kind === 'request' && result.message.method === 'INVITE');

@@ -42,8 +42,13 @@ test('missing or bad Content-Length is fatal and hands back the header section f
   const header = missing.error?.headerSection;
   assert.ok(header);
   assert.equal(header.toString('latin1'), `${INVITE_LINES.join('\r\n')}\r\n\r\n`);
-  const parsed = parseMessage(header);
-  assert.ok(parsed.ok && parsed.message.kind === 'request' && parsed.message.method === 'INVITE');
+  // Parsed as stream framing it is a 400, never a request with an empty body.
+  const parsed = parseMessage(header, undefined, 'stream');
+  assert.ok(!parsed.ok);
+  assert.equal(parsed.error.code, 'BAD_CONTENT_LENGTH');
+  assert.equal(parsed.error.reason, 'Missing Content-Length');
+  assert.equal(parsed.error.canRespond, true);
+  assert.equal(parsed.error.partial?.method, 'INVITE');
 
   for (const value of ['-999', 'abc', '']) {
     const framer = new StreamFramer();

@@ -290,7 +290,7 @@ test('3.1.2.3 ncl: negative Content-Length → 400 (UDP); fatal framing error (T
   assert.equal(out.error?.code, 'BAD_CONTENT_LENGTH');
   const header = out.error?.headerSection;
   assert.ok(header);
-  const forResponse = parseMessage(header);
+  const forResponse = parseMessage(header, undefined, 'stream');
   assert.ok(!forResponse.ok && forResponse.error.canRespond);
 });
 
@@ -436,8 +436,12 @@ test('3.4.1 inv2543: RFC 2543 INVITE accepted; no Content-Length means the rest 
   assert.equal(vias(m)[0]?.branch, undefined);
   assert.equal(parseNameAddr(firstHeader(m, 'From') ?? '')?.tag, undefined);
   assert.equal(firstHeader(m, 'Max-Forwards'), undefined);
-  // On a stream, Content-Length is mandatory (§18.3): the framer refuses it.
-  assert.equal(new StreamFramer().push(bytesOf('inv2543')).error?.code, 'MISSING_CONTENT_LENGTH');
+  // On a stream, Content-Length is mandatory (§18.3): the framer refuses it, and its header
+  // section parsed as stream framing is a 400.
+  const framed = new StreamFramer().push(bytesOf('inv2543')).error;
+  assert.equal(framed?.code, 'MISSING_CONTENT_LENGTH');
+  const answer = parseMessage(framed?.headerSection ?? Buffer.alloc(0), undefined, 'stream');
+  assert.ok(!answer.ok && answer.error.canRespond && answer.error.reason === 'Missing Content-Length');
 });
 
 // ---- RFC 5118 §4: IPv6 ------------------------------------------------------------------------
