@@ -2,10 +2,15 @@
 // allowlist of hosts (egress policy), timeouts, and request bodies that may carry Secrets
 // assembled in a buffer we own and zero once the exchange is over.
 //
-// Why the body is never copied by TLS: undici's connector hands a socket to the client only
-// after 'secureConnect' (the handshake is complete) and writes requests after that, so the
-// body goes through SSL_write on the established session instead of being queued in
-// node's pre-handshake cleartext buffer.
+// Keeping the body out of copies we cannot zero:
+//  - undici's connector hands a socket over only after 'secureConnect', so the body is never
+//    queued in node's pre-handshake cleartext buffer.
+//  - undici corks the head and a Buffer body into one writev, and node's TLS layer then
+//    concatenates the pieces into a fresh native buffer that is freed without zeroing. So the
+//    body goes as an iterable of two chunks with an explicit content-length: the first byte
+//    travels with the head, the rest (every secret byte) is written alone, which node hands
+//    to SSL_write straight from our buffer.
+import { Readable } from 'node:stream';
 import { Agent, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError, classifyNetworkError } from './errors.ts';
@@ -86,6 +91,12 @@ function positive(value: number | undefined, fallback: number, path: string): nu
   return result;
 }
 
+/** See the header comment: the head and the secret-carrying bytes never share a write. */
+async function* separateWrites(payload: Buffer): AsyncGenerator<Buffer> {
+  yield payload.subarray(0, 1);
+  if (payload.length > 1) yield payload.subarray(1);
+}
+
 export class HttpsJsonConnector {
   readonly name: string;
   private readonly agent: Agent;
@@ -140,7 +151,10 @@ export class HttpsJsonConnector {
     if (this.closed) throw new BackendUnavailableError(this.name, 'closed');
     const payload = body === undefined ? undefined : encodeJsonBody(body);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (payload) headers['content-type'] = 'application/json';
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     try {
       const response = await this.agent.request({
@@ -148,7 +162,7 @@ export class HttpsJsonConnector {
         path: endpoint.path,
         method: endpoint.method,
         headers,
-        body: payload ?? null,
+        body: payload ? Readable.from(separateWrites(payload)) : null,
       });
       this.reachable = true;
       return await this.readResponse(response);

@@ -2,6 +2,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { startGatewayProcess } from '../../apps/parking/demo-stack.ts';
 import { createPki } from '../../apps/parking/certs.ts';
@@ -261,4 +263,34 @@ test('the gateway process answers over mTLS and writes nothing about the card', 
   }
   assert.equal(gatewayProcess.child.exitCode, 0);
   for (const secret of ['4111111111111111', '4000000000000002', '1228', '94103']) assert.ok(!output.includes(secret), `gateway wrote ${secret.length} digits`);
+});
+
+test('the card travels in a write of its own, never concatenated with the request head', async () => {
+  // node's TLS layer copies the pieces of a writev into a native buffer freed without
+  // zeroing; a single write is encrypted straight from our buffer. Watch the client sockets.
+  const card = Buffer.from('4111111111111111');
+  const seen: Array<{ pieces: number; card: boolean }> = [];
+  const prototype = Socket.prototype as unknown as {
+    _write(chunk: Buffer, encoding: BufferEncoding, callback: () => void): void;
+    _writev(chunks: Array<{ chunk: Buffer }>, callback: () => void): void;
+  };
+  const { _write: write, _writev: writev } = prototype;
+  const client = (socket: unknown): boolean => socket instanceof TLSSocket && !(socket as { server?: unknown }).server;
+  prototype._write = function (chunk, encoding, callback) {
+    if (client(this)) seen.push({ pieces: 1, card: chunk.includes(card) });
+    write.call(this, chunk, encoding, callback);
+  };
+  prototype._writev = function (chunks, callback) {
+    if (client(this)) seen.push({ pieces: chunks.length, card: chunks.some(({ chunk }) => Buffer.from(chunk).includes(card)) });
+    writev.call(this, chunks, callback);
+  };
+  try {
+    assert.equal((await payments().charge(charge('4111111111111111'))).approved, true);
+  } finally {
+    prototype._write = write;
+    prototype._writev = writev;
+  }
+  const withCard = seen.filter((entry) => entry.card);
+  assert.deepEqual(withCard, [{ pieces: 1, card: true }]);
+  assert.ok(seen.some((entry) => entry.pieces > 1 && !entry.card), 'the head went out separately');
 });

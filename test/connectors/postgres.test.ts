@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { createPki } from '../../apps/parking/certs.ts';
 import type { Pki } from '../../apps/parking/certs.ts';
 import { startCityDbProcess } from '../../apps/parking/demo-stack.ts';
@@ -226,4 +228,33 @@ test('warm() reports an unreachable backend without throwing', async () => {
   } finally {
     await silent.close();
   }
+});
+
+test('the Secret parameter travels in a write of its own', async () => {
+  // A writev would be concatenated by node's TLS layer into a native buffer freed without
+  // zeroing; a single write is encrypted straight from the connector's buffer.
+  const city = connector();
+  await city.warm();
+  const citation = Buffer.from('12345678');
+  const seen: Array<{ pieces: number; secret: boolean }> = [];
+  const prototype = Socket.prototype as unknown as {
+    _write(chunk: Buffer, encoding: BufferEncoding, callback: () => void): void;
+    _writev(chunks: Array<{ chunk: Buffer }>, callback: () => void): void;
+  };
+  const { _write: write, _writev: writev } = prototype;
+  prototype._write = function (chunk, encoding, callback) {
+    if (this instanceof TLSSocket) seen.push({ pieces: 1, secret: chunk.includes(citation) });
+    write.call(this, chunk, encoding, callback);
+  };
+  prototype._writev = function (chunks, callback) {
+    if (this instanceof TLSSocket) seen.push({ pieces: chunks.length, secret: chunks.some(({ chunk }) => Buffer.from(chunk).includes(citation)) });
+    writev.call(this, chunks, callback);
+  };
+  try {
+    assert.equal((await city.run('ticketByCitation', [testSecret('account', '12345678')])).rowCount, 1);
+  } finally {
+    prototype._write = write;
+    prototype._writev = writev;
+  }
+  assert.deepEqual(seen, [{ pieces: 1, secret: true }]);
 });
