@@ -222,7 +222,9 @@ export class InbandDtmfDetector {
   }
 
   private track(hit: number, row: number, column: number): void {
-    if (hit < 0) {
+    // While a key is held, a block of another key counts as a miss: one misread block inside a
+    // tone must neither split it nor start a second report of it.
+    if (hit < 0 || (this.held && hit !== this.candidate)) {
       if (++this.misses >= MISSES_TO_RELEASE) {
         this.held = false;
         this.candidate = -1;
@@ -234,7 +236,6 @@ export class InbandDtmfDetector {
     if (hit !== this.candidate) {
       this.candidate = hit;
       this.hits = 0;
-      this.held = false;
       this.drift.fill(0);
     } else {
       // Same key as the previous block: its phase advance measures the tones' frequency offset.

@@ -166,6 +166,17 @@ test('a 10 ms break inside a tone is bridged (one key); a 40 ms pause always sep
   t.diagnostic(`50+10 ms break+50 ms, 40 ms pause, 50 ms → keys per key ${results.join(' ')}`);
 });
 
+test('a short burst of another key inside a tone neither splits it nor reports it', () => {
+  for (const [key, other] of [[5, 9], [1, 0], [11, 12]] as const) {
+    for (const codec of CODECS) {
+      for (const leadSamples of ALIGNMENTS) {
+        const audio = synthesize([{ key, ms: 60 }, { key: other, ms: 12 }, { key, ms: 60 }], { leadSamples });
+        assert.deepEqual(detect(encode(audio, codec), codec), [key], `${LABELS[key]} with ${LABELS[other]} ${codec} lead ${leadSamples}`);
+      }
+    }
+  }
+});
+
 test('white noise alone (and silence) gives no key', () => {
   for (const codec of CODECS) {
     for (const seed of [1, 2, 3]) {
