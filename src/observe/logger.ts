@@ -173,7 +173,7 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
   }
 
   function callRecord(record: Partial<CallRecord>): void {
-    if (log.level === 'silent') return;
+    if (log.level === 'silent' || typeof record !== 'object' || record === null) return;
     const line: Record<string, unknown> = { level: 'info', time: new Date().toISOString(), event: 'cdr' };
     for (const key of Object.keys(record)) {
       if (Object.hasOwn(RECORD_FIELDS, key)) line[key] = scrubForLog((record as Record<string, unknown>)[key]);
@@ -187,7 +187,7 @@ function wrap(shared: Shared, context: Readonly<Record<string, unknown>>): Logge
     callRecord,
     child(bindings) {
       const merged: Record<string, unknown> = { ...context };
-      const dropped = COMPILED_CONTEXT.apply(bindings, merged);
+      const dropped = COMPILED_CONTEXT.apply(typeof bindings === 'object' && bindings !== null ? bindings : {}, merged);
       counters.unknownFields += dropped.unknown;
       counters.invalidFields += dropped.invalid;
       return wrap(shared, merged);

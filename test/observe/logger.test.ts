@@ -188,6 +188,7 @@ test('logging never throws: a failing destination and malformed arguments are co
   logger.event('flow.step', SAMPLES['flow.step']);
   logger.event('flow.step', null as never);
   logger.info(null as never);
+  logger.child(null as never).callRecord(null as never);
   assert.equal(logger.stats().writeErrors, 2);
   assert.equal(logger.stats().unknownEvents, 1);
 });
