@@ -36,6 +36,8 @@ export interface SessionHost {
   readonly timers: TimerValues;
   readonly minSessionExpires: number;
   readonly transferTimeoutMs: number;
+  /** How long the application may take to answer an INVITE or an offer before we answer for it. */
+  readonly answerTimeoutMs: number;
   /** Allow / Supported / Accept advertised in 2xx to INVITE and OPTIONS (§13.3.1.4, §11.2). */
   readonly capabilities: readonly HeaderField[];
   registerDialog(session: CallSession): void;
@@ -59,6 +61,8 @@ export class CallSession implements CallControl {
   private readonly expiry: TimerSlot;
   private readonly refresh: TimerSlot;
   private readonly transferTimeout: TimerSlot;
+  private readonly answerTimeout: TimerSlot;
+  private readonly offerGuards = new Set<TimerSlot>();
 
   constructor(
     private readonly host: SessionHost,
@@ -79,6 +83,13 @@ export class CallSession implements CallControl {
     this.expiry = new TimerSlot(scheduler);
     this.refresh = new TimerSlot(scheduler);
     this.transferTimeout = new TimerSlot(scheduler);
+    this.answerTimeout = new TimerSlot(scheduler);
+    // An application that never answers must not hold the call (and its transaction) forever.
+    this.answerTimeout.start(host.answerTimeoutMs, () => {
+      if (!this.machine.is('offered')) return;
+      this.inviteTransaction.respond(buildResponse(this.invite, 480, 'Temporarily Unavailable', [], this.dialog.localTag));
+      this.end('timeout');
+    });
   }
 
   get state(): CallState {
@@ -94,6 +105,7 @@ export class CallSession implements CallControl {
   accept(localSdp: string): boolean {
     if (!this.machine.is('offered')) return false;
     this.machine.move('answered');
+    this.answerTimeout.stop();
     this.host.registerDialog(this);
     this.lastLocalSdp = localSdp;
     const ok = this.answer(this.invite, localSdp, this.timerHeaders);
@@ -219,12 +231,19 @@ export class CallSession implements CallControl {
     }
     this.offerPending = true;
     let settled = false;
+    // An offer the application never answers is refused, leaving the session as it was (§14.2).
+    const guard = new TimerSlot(this.host.scheduler);
+    this.offerGuards.add(guard);
     const settle = (fn: () => void) => {
       if (settled || this.machine.is('ended')) return;
       settled = true;
       this.offerPending = false;
+      guard.stop();
+      this.offerGuards.delete(guard);
       fn();
     };
+    const refuse = () => settle(() => transaction.respond(buildResponse(request, 488, 'Not Acceptable Here')));
+    guard.start(this.host.answerTimeoutMs, refuse);
     this.call.emit('reinvite', {
       sdp: request.body.toString('utf8'),
       method: isInvite ? 'INVITE' : 'UPDATE',
@@ -233,7 +252,7 @@ export class CallSession implements CallControl {
         succeed(localSdp);
       }),
       // §14.2: a rejected offer leaves the session as it was.
-      reject: () => settle(() => transaction.respond(buildResponse(request, 488, 'Not Acceptable Here'))),
+      reject: refuse,
     });
   }
 
@@ -324,7 +343,8 @@ export class CallSession implements CallControl {
   private end(cause: EndCause): void {
     if (this.machine.is('ended')) return;
     this.machine.move('ended');
-    for (const slot of [this.retransmit2xx, this.ackTimeout, this.expiry, this.refresh]) slot.stop();
+    for (const slot of [this.retransmit2xx, this.ackTimeout, this.expiry, this.refresh, this.answerTimeout, ...this.offerGuards]) slot.stop();
+    this.offerGuards.clear();
     this.unacknowledged = undefined;
     this.dialog.terminate();
     this.host.forget(this);

@@ -31,6 +31,7 @@ export interface SipServerConfig {
   readonly routing?: RoutingHook;
   readonly minSessionExpires?: number;
   readonly transferTimeoutMs?: number;
+  readonly answerTimeoutMs?: number;
   readonly maxTransactions?: number;
   readonly scheduler?: Scheduler;
   readonly timerBase?: TimerBase;
@@ -58,7 +59,7 @@ export class SipServer {
       local,
       onCall: config.onCall,
       logger,
-      ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
+      ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'answerTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
     });
     layer = new TransportLayer(uas, { limits, logger });
     const receive = layer.receive.bind(layer);

@@ -54,6 +54,8 @@ export interface UserAgentServerOptions {
   readonly minSessionExpires?: number;
   /** How long a transfer waits for its final NOTIFY (default 64*T1). */
   readonly transferTimeoutMs?: number;
+  /** The application must answer an INVITE (or an offer) within this time, else 480 (or 488); default 60 s. */
+  readonly answerTimeoutMs?: number;
   readonly scheduler?: Scheduler;
   readonly timerBase?: TimerBase;
   readonly maxTransactions?: number;
@@ -78,6 +80,7 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
   readonly timers: TimerValues;
   readonly minSessionExpires: number;
   readonly transferTimeoutMs: number;
+  readonly answerTimeoutMs: number;
   readonly capabilities = CAPABILITIES;
   private readonly sessions = new Set<CallSession>();
   private readonly dialogs = new Map<string, CallSession>();
@@ -89,6 +92,7 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     this.timers = timerValues(false, options.timerBase);
     this.minSessionExpires = Math.max(options.minSessionExpires ?? MIN_SE_FLOOR, MIN_SE_FLOOR);
     this.transferTimeoutMs = options.transferTimeoutMs ?? this.timers.F;
+    this.answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
     this.logger = options.logger ?? silentLogger;
     this.transactions = new TransactionLayer({
       user: this,

@@ -431,3 +431,20 @@ test('Contact follows the request: sip:;transport=tls over TLS, sips: when the R
     assert.equal(firstHeader(channel.sent.at(-1)!.message, 'Contact'), contact);
   }
 });
+
+test('an application that never answers: 480 and ended(timeout) for the INVITE, 488 for an offer', () => {
+  const h = harness();
+  h.send(INVITE);
+  h.clock.advance(59_999);
+  assert.deepEqual(h.lines(), ['SIP/2.0 100 Trying']);
+  h.clock.advance(1);
+  assert.deepEqual(h.lines(), ['SIP/2.0 100 Trying', 'SIP/2.0 480 Temporarily Unavailable']);
+  assert.deepEqual(h.ended, ['timeout']);
+
+  const a = answered();
+  a.call.on('reinvite', () => undefined); // listens, never answers
+  a.send(inDialog('INVITE', 2, a.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
+  a.clock.advance(60_000);
+  assert.equal(a.lines().at(-1), 'SIP/2.0 488 Not Acceptable Here');
+  assert.deepEqual(a.ended, []);
+});
