@@ -237,18 +237,25 @@ export class PostgresConnector {
       timeoutMs: this.queryTimeoutMs,
     });
     let healthy = false;
+    const started = process.hrtime.bigint();
+    const elapsedMs = (): number => Number(process.hrtime.bigint() - started) / 1e6;
     try {
       // pg's Submittable type names its internal Connection class; ours uses its stream only.
       client.query(query as unknown as pg.Submittable);
       const result = await query.done;
       this.reachable = true;
       healthy = true;
+      this.logger.debug({ event: 'backend.query', backend: this.name, operation: operationName, rows: result.rowCount, latencyMs: elapsedMs() }, 'backend query');
       return result;
     } catch (error) {
       if (error instanceof BackendUnavailableError) {
         // A server-side error leaves the connection usable; anything else does not.
         healthy = error.reason === 'rejected';
         this.reachable = healthy;
+        this.logger.warn(
+          { event: 'backend.unavailable', backend: this.name, operation: operationName, reason: error.reason, detail: error.detail, latencyMs: elapsedMs() },
+          'backend query failed',
+        );
       }
       throw error;
     } finally {
