@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
 import type { DtmfCode, KeyPushResult, Secret, SecretKind } from '../vault/types.ts';
-import type { ChargeResult, FlowPorts, PlayItem, BackendParam, BackendResult, CallValue, SecretBuilder, TimerHandle } from './ports.ts';
+import type { ChargeResult, FlowPorts, PlayItem, PlayOutcome, BackendParam, BackendResult, CallValue, SecretBuilder, TimerHandle } from './ports.ts';
 import { initialGatherState, transition, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
 import { charactersClips, currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
 import { assertNoSecret } from './secret-guard.ts';
@@ -183,7 +183,7 @@ export class CallContext {
     this.#language = settings.language;
     this.#unsubscribe.push(
       ports.keys.onKey((code) => this.#onPlainKey(code)),
-      ports.keys.onSecureKey((result) => this.#secureKeyHandler?.(result)),
+      ports.keys.onSecureKey((result) => this.#onSecureKey(result)),
     );
   }
 
@@ -472,13 +472,20 @@ export class CallContext {
             if (io.sink) keys.routeTo(io.sink());
             const items = action.parts.flatMap((part) => io.prompts[part]);
             if (action.parts.includes('prompt')) this.#lastPrompt = io.prompts.prompt;
-            const token = ++playToken;
-            this.#observe({ type: 'play', items });
-            const ended = (): void => {
-              if (token === playToken && !closed) dispatch({ type: 'promptEnded' });
+            const start = (): void => {
+              const token = ++playToken;
+              this.#observe({ type: 'play', items });
+              const ended = (outcome: PlayOutcome): void => {
+                if (token !== playToken || closed) return;
+                // The media layer stopped for a key that never reached the entry (a swallowed
+                // terminator): play the prompt again rather than leave the caller in silence.
+                if (outcome === 'interrupted' && state.phase === 'prompting') start();
+                else dispatch({ type: 'promptEnded' });
+              };
+              if (items.length === 0) queueMicrotask(() => ended('done'));
+              else audio.play(items, { bargeIn: io.spec.bargeIn }).then(ended, failWith);
             };
-            if (items.length === 0) queueMicrotask(ended);
-            else audio.play(items, { bargeIn: io.spec.bargeIn }).then(ended, failWith);
+            start();
             break;
           }
           case 'stopPrompt':
@@ -548,6 +555,14 @@ export class CallContext {
       }
       dispatch({ type: 'start' });
     });
+  }
+
+  #onSecureKey(result: KeyPushResult): void {
+    const swallow = this.#swallow;
+    this.#swallow = null;
+    // The sink does not store a terminator, so dropping this notice drops the key.
+    if (swallow && result === 'terminator' && this.#ports.scheduler.now() <= swallow.until) return;
+    this.#secureKeyHandler?.(result);
   }
 
   #onPlainKey(code: DtmfCode): void {

@@ -76,8 +76,10 @@ test('the terminator pressed after max digits is swallowed, not taken by the nex
     await call.gather({ prompt: 'enter', min: 3, max: 3 });
     choice = await call.menu({ prompt: 'menu', options: { '1': 'one' }, retries: 0 });
   });
-  await simulate(flow, { caller: '123#,1' });
+  const result = await simulate(flow, { caller: '123#,1' });
   assert.equal(choice, 'one');
+  // The media layer cut the menu prompt for the swallowed '#'; the runtime played it again.
+  assert.deepEqual(result.played.slice(1), [['en-US/menu'], ['en-US/menu']]);
 });
 
 test('gatherSecret keys go to the secure sink only: the flow gets a Secret, the transcript shows bullets', async () => {
@@ -291,4 +293,15 @@ test('hangupAfterMs ends the call at that virtual time', async () => {
   const result = await simulate(flow, { caller: '12', hangupAfterMs: 30000 });
   assert.equal(result.outcome.status, 'abandoned');
   assert.match(result.text(), /\[\s+30\.000\] ---- caller hangs up/);
+});
+
+test('a terminator after a full secure entry is not taken as an empty next secure entry', async () => {
+  const results: boolean[] = [];
+  const flow = defineFlow(async (call) => {
+    results.push((await call.gatherSecret({ prompt: 'exp', kind: 'expiry', min: 4, max: 4 })).ok);
+    results.push((await call.gatherSecret({ prompt: 'cvv', kind: 'cvv', min: 3, max: 4, retries: 0 })).ok);
+  });
+  const result = await simulate(flow, { caller: '1230#,123#' });
+  assert.deepEqual(results, [true, true]);
+  assert.ok(!result.played.flat().includes('en-US/gather.invalid'));
 });
