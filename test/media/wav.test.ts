@@ -41,7 +41,7 @@ test('stereo is mixed to mono', () => {
 });
 
 test('resampling keeps in-band tones and removes what would alias', () => {
-  for (const rate of [11025, 16000, 22050, 44100, 48000]) {
+  for (const rate of [4000, 11025, 16000, 22050, 44100, 48000]) {
     const seconds = 0.5;
     const n = Math.round(rate * seconds);
     const pass = resampleTo8k(Float32Array.from(sine(rate, 1000, 10000, n)), rate);
