@@ -70,7 +70,8 @@ export class Player implements FrameSource {
     return true;
   }
 
-  /** Listener for every play-list end, with its outcome. */
+  /** Listener for every play-list end, with its outcome. Runs synchronously inside nextFrame/stop/play:
+   *  start the next play-list from the play() promise, not from here. */
   onEnd(listener: (outcome: PlayOutcome) => void): void {
     this.endListeners.push(listener);
   }
