@@ -4,6 +4,8 @@ import type { SipLimits } from './limits.ts';
 import { DEFAULT_SIP_LIMITS } from './limits.ts';
 import type { IncomingCall } from './incoming-call.ts';
 import type { LocalEndpoint } from './dialog.ts';
+import { randomToken } from './dialog.ts';
+import type { HeaderField, SipRequest } from './message.ts';
 import { UserAgentServer } from './user-agent-server.ts';
 import type { AdmissionHook, RoutingHook } from './user-agent-server.ts';
 import { TransportLayer } from './transport-layer.ts';
@@ -44,6 +46,7 @@ export class SipServer {
   private constructor(
     readonly uas: UserAgentServer,
     private readonly transports: TransportLayer,
+    private readonly local: (kind: TransportKind) => LocalEndpoint,
   ) {}
 
   static async start(config: SipServerConfig): Promise<SipServer> {
@@ -64,7 +67,7 @@ export class SipServer {
     layer = new TransportLayer(uas, { limits, logger });
     const receive = layer.receive.bind(layer);
     const shared = { maxMessageBytes: limits.maxMessageBytes, logger };
-    const server = new SipServer(uas, layer);
+    const server = new SipServer(uas, layer, local);
     try {
       if (config.udp === undefined && config.tcp === undefined && config.tls === undefined) {
         throw new TypeError('sip: no listener configured (udp, tcp or tls)');
@@ -87,6 +90,37 @@ export class SipServer {
 
   get activeCalls(): number {
     return this.uas.activeCalls;
+  }
+
+  /**
+   * OPTIONS keep-alive / health probe to a peer (§11.1) in a non-INVITE client transaction:
+   * resolves with the final status, or 'timeout' (Timer F) / 'transport-error'. Over TCP/TLS it
+   * uses an existing connection to the peer only.
+   */
+  options(kind: TransportKind, target: { address: string; port: number }): Promise<number | 'timeout' | 'transport-error'> {
+    const transport = this.transports.transport(kind);
+    if (transport === undefined) return Promise.resolve('transport-error');
+    const local = this.local(kind);
+    const host = target.address.includes(':') ? `[${target.address}]` : target.address;
+    const headers: HeaderField[] = [
+      { name: 'Via', value: `SIP/2.0/${kind.toUpperCase()} ${local.host}:${local.port};branch=z9hG4bK${randomToken()};rport` },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: `<sip:traceless@${local.host}>;tag=${randomToken()}` },
+      { name: 'To', value: `<sip:${host}:${target.port}>` },
+      { name: 'Call-ID', value: `${randomToken()}@${local.host}` },
+      { name: 'CSeq', value: '1 OPTIONS' },
+      { name: 'Accept', value: 'application/sdp' },
+    ];
+    const request: SipRequest = { kind: 'request', method: 'OPTIONS', uri: `sip:${host}:${target.port}`, headers, body: Buffer.alloc(0) };
+    const channel = this.transports.channel(transport, target, { kind, ...target });
+    return new Promise((resolve) => {
+      this.uas.transactions.sendRequest(request, channel, {
+        onResponse: (response) => {
+          if (response.status >= 200) resolve(response.status);
+        },
+        onFailure: resolve,
+      });
+    });
   }
 
   /** Ends every call, stops the transactions and closes every socket; safe to call twice. */

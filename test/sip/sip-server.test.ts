@@ -50,3 +50,30 @@ test('over real UDP: the admission cap answers the second INVITE 503 with Retry-
   await server.close();
   assert.deepEqual(await ended, ['local-bye']);
 });
+
+test('OPTIONS keep-alive between two servers over UDP: 200; to a silent peer: timeout on Timer F', async (t) => {
+  const { FakeScheduler } = await import('./fake-scheduler.ts');
+  const a = await SipServer.start({ udp: { host: '127.0.0.1', port: 0 }, onCall: () => undefined });
+  const b = await SipServer.start({ udp: { host: '127.0.0.1', port: 0 }, onCall: () => undefined });
+  t.after(async () => {
+    await a.close();
+    await b.close();
+  });
+  assert.equal(await a.options('udp', { address: '127.0.0.1', port: b.address('udp')!.port }), 200);
+  assert.equal(await a.options('tcp', { address: '127.0.0.1', port: 5060 }), 'transport-error');
+
+  const clock = new FakeScheduler();
+  const silent = createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+  const c = await SipServer.start({ udp: { host: '127.0.0.1', port: 0 }, scheduler: clock, onCall: () => undefined });
+  t.after(async () => {
+    silent.close();
+    await c.close();
+  });
+  const heard = once(silent, 'message');
+  const result = c.options('udp', { address: '127.0.0.1', port: silent.address().port });
+  const [datagram] = (await heard) as [Buffer];
+  assert.equal(datagram.toString('latin1').split('\r\n')[0], `OPTIONS sip:127.0.0.1:${silent.address().port} SIP/2.0`);
+  clock.advance(32_000);
+  assert.equal(await result, 'timeout');
+});
