@@ -231,7 +231,7 @@ export class PostgresConnector {
     }
     if (this.closed) throw new BackendUnavailableError(this.name, 'closed');
     const client = await this.checkout();
-    const query = new TappedQuery(this.name, operation, params, {
+    const query = new TappedQuery(this.name, operationName, operation, params, {
       importer: options.cell,
       maxSecretBytes: this.maxSecretBytes,
       timeoutMs: this.queryTimeoutMs,
@@ -350,9 +350,11 @@ class TappedQuery {
   private readonly rows: Row[] = [];
   private rowCount = 0;
   private timer: NodeJS.Timeout | undefined;
+  private missingSensitive: string | undefined;
 
   constructor(
     private readonly backend: string,
+    private readonly operationName: string,
     private readonly operation: CompiledOperation,
     private readonly params: readonly WireParam[],
     private readonly options: { importer: SecretImporter | undefined; maxSecretBytes: number; timeoutMs: number },
@@ -390,9 +392,15 @@ class TappedQuery {
   handleRowDescription(message: { fields: PgField[] }): void {
     this.fields = message.fields;
     this.numeric = message.fields.map((field) => NUMERIC_TYPES.has(field.dataTypeID));
+    // A declared sensitive column that is not in the result usually means the SQL renamed
+    // it (AS …), and the value would arrive as a plain string: refuse the whole result.
+    for (const name of this.operation.sensitiveColumns.keys()) {
+      if (!message.fields.some((field) => field.name === name)) this.missingSensitive ??= name;
+    }
   }
 
   handleDataRow(message: { fields: Array<string | null> }): void {
+    if (this.missingSensitive !== undefined) return;
     const secrets = this.tap.rows[this.rows.length];
     const row: Row = {};
     message.fields.forEach((text, index) => {
@@ -438,7 +446,10 @@ class TappedQuery {
 
   handleReadyForQuery(): void {
     const failure = this.tap.failure;
-    if (failure) this.settle(new BackendUnavailableError(this.backend, 'protocol', failure));
+    if (this.missingSensitive !== undefined) {
+      const path = `backends.${this.backend}.operations.${this.operationName}.sensitiveColumns.${this.missingSensitive}`;
+      this.settle(new ConnectorConfigError(path, 'is not a column of the result'));
+    } else if (failure) this.settle(new BackendUnavailableError(this.backend, 'protocol', failure));
     else this.settle({ rows: this.rows, rowCount: this.rowCount });
   }
 
@@ -449,13 +460,13 @@ class TappedQuery {
     this.settle(new BackendUnavailableError(this.backend, reason, detail));
   }
 
-  private settle(outcome: OperationResult | BackendUnavailableError): void {
+  private settle(outcome: OperationResult | BackendUnavailableError | ConnectorConfigError): void {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
     this.tap.discard();
     if (!this.tap.finished) this.stream?.removeListener('data', this.onData);
-    if (outcome instanceof BackendUnavailableError) this.reject(outcome);
+    if (outcome instanceof Error) this.reject(outcome);
     else this.resolve(outcome);
   }
 }

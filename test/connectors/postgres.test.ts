@@ -111,6 +111,15 @@ test('parameters by name, when the operation names them', async () => {
   assert.throws(() => connector({ operations: { bad: { sql: 'SELECT $1, $2', params: ['only'] } } }), ConnectorConfigError);
 });
 
+test('a declared sensitive column missing from the result (renamed by the SQL) refuses the result', async () => {
+  const renamed = { sql: 'SELECT citation AS ref FROM tickets WHERE citation = $1', sensitiveColumns: { citation: 'account' as const } };
+  const city = connector({ operations: { ...operations, renamed } });
+  await assert.rejects(
+    city.run('renamed', [testSecret('account', '12345678')], { cell: new RecordingCell() }),
+    (error: unknown) => error instanceof ConnectorConfigError && error.path === 'backends.city.operations.renamed.sensitiveColumns.citation',
+  );
+});
+
 test('a sensitive operation without a cell is refused before anything is sent', async () => {
   const city = connector();
   await assert.rejects(city.run('unpaidByPlate', [testSecret('digits', '7222123'), 'CA']), ConnectorConfigError);
