@@ -2,11 +2,13 @@
 // the tests rely on:
 //   1. greeting; "For English press 1, para español oprima 2" (no key in 5 s → English)
 //   2. main menu: 1 citation, 2 licence plate, 0 agent (0 works from every step after this
-//      one, except while a secure number is being keyed, where 0 is a digit)
-//   3. citation: 8 digits then #; found → violation, date issued, amount due; unknown →
-//      "not found" and retry; the third failure → agent
-//   4. plate: keypad form (7ABC123 → 7222123) then #, then the state code then # (STATES);
-//      several plates → the caller picks one; unpaid tickets and their total are read back
+//      one, except where 0 is a digit: while a number is keyed securely and in the
+//      two-digit state code)
+//   3. citation: 8 digits then #; found → violation, date issued and amount due are read
+//      back; unknown → "not found" and retry; the third failure → agent
+//   4. plate: keypad form (7ABC123 → 7222123) then #, then the two-digit state code of
+//      apps/parking/states.ts (01 California, 02 Texas, then alphabetical); several plates
+//      → the caller picks one; the unpaid tickets and their total are read back
 //   5. pay menu: 1 pay the total, 2 hear each ticket, 9 main menu; card then # (Luhn),
 //      expiry MMYY, security code (3 then #, or 4), billing ZIP (5); "to pay $X with the card
 //      ending NNNN press 1, to cancel press 2"; approved → recorded in the city database,
@@ -14,28 +16,19 @@
 //   6. agent: blind transfer with language, path, citationFound and amountDue — never card
 //      data, never a citation number.
 //
-// Backend operations on the 'city' backend (the connector returns sensitive columns as Secrets):
-//   citation.lookup { citation: Secret }                 → [{ violation, issued, amount_cents, status }]
-//   plate.lookup    { plateKeypad: string, state: string } → [{ plate, citation: Secret, violation, issued, amount_cents, status }]
-//   payment.record  { citation: Secret, amount_cents, auth_code, card_last4 } → [{ confirmation }]
+// City-database operations (apps/parking/backends.ts; the connector returns sensitive
+// columns as Secrets and binds Secret parameters in binary):
+//   ticketByCitation { citation: Secret }                 → [{ id, violation, issued_on, amount_cents, status }]
+//   unpaidByPlate    { plateKeypad: Secret, stateCode }   → [{ id, citation: Secret, plate, violation, issued_on, amount_cents }]
+//   recordPayment    { ticketId, authorization, last4 }   → [{ confirmation }]
 import { defineFlow } from '../../src/flow/define-flow.ts';
 import type { Call, SayPart } from '../../src/flow/call-context.ts';
 import type { BackendCell } from '../../src/flow/ports.ts';
 import type { Secret } from '../../src/vault/types.ts';
+import { STATE_CODES } from './states.ts';
 
-/** State codes keyed after the plate (documented list; 11 = any other state). */
-export const STATES: Readonly<Record<string, string>> = {
-  '1': 'CA',
-  '2': 'TX',
-  '3': 'NY',
-  '4': 'FL',
-  '5': 'AZ',
-  '6': 'NV',
-  '7': 'OR',
-  '8': 'WA',
-  '9': 'IL',
-  '11': 'other',
-};
+/** '01' … '51': the codes a caller may key for the state. */
+const STATE_KEYS = new Set(STATE_CODES.map((state) => String(state.code).padStart(2, '0')));
 
 /** Violation descriptions the catalogue has a prompt for; anything else is "parking violation". */
 const VIOLATIONS: Readonly<Record<string, string>> = {
@@ -47,7 +40,7 @@ const CITY = 'city';
 const MAX_LOOKUP_FAILURES = 3;
 
 interface Ticket {
-  citation: Secret;
+  id: number;
   violation: string;
   issued: string;
   amountCents: number;
@@ -61,15 +54,17 @@ function text(cell: BackendCell | undefined): string {
   return typeof cell === 'string' ? cell : typeof cell === 'number' ? String(cell) : '';
 }
 
-function toTicket(row: Record<string, BackendCell>, citation: Secret | null): Ticket | null {
-  const secret = citation ?? row.citation;
-  if (typeof secret !== 'object' || secret === null) return null;
+function toTicket(row: Record<string, BackendCell>): Ticket | null {
+  const id = Number(row.id);
+  const amountCents = Number(row.amount_cents);
+  if (!Number.isInteger(id) || !Number.isInteger(amountCents)) return null;
   return {
-    citation: secret,
+    id,
     violation: text(row.violation),
-    issued: text(row.issued),
-    amountCents: Number(row.amount_cents),
-    status: text(row.status),
+    issued: text(row.issued_on),
+    amountCents,
+    // unpaidByPlate returns unpaid tickets only, without a status column.
+    status: text(row.status) || 'unpaid',
     plate: text(row.plate),
   };
 }
@@ -98,8 +93,8 @@ async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
       validate: (citation) => citation.isAllDigits(),
     });
     if (!entry.ok) return call.toAgent();
-    const { rows } = await call.backend(CITY).query('citation.lookup', { citation: entry.secret });
-    const ticket = rows[0] ? toTicket(rows[0], entry.secret) : null;
+    const { rows } = await call.backend(CITY).query('ticketByCitation', { citation: entry.secret });
+    const ticket = rows[0] ? toTicket(rows[0]) : null;
     if (ticket) {
       call.setAgentContext({ citationFound: 'yes', amountDue: String(ticket.status === 'paid' ? 0 : ticket.amountCents) });
       if (ticket.status === 'paid') {
@@ -114,26 +109,23 @@ async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
   }
 }
 
-async function byPlate(call: Call): Promise<Ticket[] | 'menu'> {
+async function byPlate(call: Call): Promise<Ticket[]> {
   call.setAgentContext({ path: 'plate' });
   for (let failures = 1; ; failures++) {
-    const plate = await call.gather({ prompt: 'parking.plate_enter', min: 2, max: 8 });
+    // The keypad form of a plate identifies a person's car: it is keyed securely too.
+    const plate = await call.gatherSecret({ prompt: 'parking.plate_enter', kind: 'digits', min: 2, max: 8 });
     if (!plate.ok) return call.toAgent();
-    const state = await call.gather({ prompt: 'parking.state_enter', min: 1, max: 2, validate: (code) => Object.hasOwn(STATES, code) });
+    const state = await call.gather({ prompt: 'parking.state_enter', min: 2, max: 2, agentKey: false, validate: (code) => STATE_KEYS.has(code) });
     if (!state.ok) return call.toAgent();
-    const { rows } = await call.backend(CITY).query('plate.lookup', { plateKeypad: plate.digits, state: STATES[state.digits]! });
-    const tickets = rows.map((row) => toTicket(row, null)).filter((ticket): ticket is Ticket => ticket !== null);
+    const { rows } = await call.backend(CITY).query('unpaidByPlate', { plateKeypad: plate.secret, stateCode: state.digits });
+    const tickets = rows.map(toTicket).filter((ticket): ticket is Ticket => ticket !== null);
     if (tickets.length === 0) {
       await call.say('parking.plate_not_found');
       if (failures >= MAX_LOOKUP_FAILURES) return call.toAgent();
       continue;
     }
     const chosen = await choosePlate(call, tickets);
-    const unpaid = tickets.filter((ticket) => ticket.plate === chosen && ticket.status !== 'paid');
-    if (unpaid.length === 0) {
-      await call.say('parking.no_unpaid');
-      return 'menu';
-    }
+    const unpaid = tickets.filter((ticket) => ticket.plate === chosen);
     call.setAgentContext({ amountDue: String(total(unpaid)) });
     await call.say([{ prompt: 'parking.unpaid_count' }, { number: unpaid.length }, { prompt: 'parking.total_due' }, { currency: total(unpaid) }]);
     return unpaid;
@@ -212,12 +204,7 @@ async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next
 async function record(call: Call, tickets: readonly Ticket[], authCode: string, last4: string): Promise<string> {
   let confirmation = '';
   for (const ticket of tickets) {
-    const { rows } = await call.backend(CITY).query('payment.record', {
-      citation: ticket.citation,
-      amount_cents: ticket.amountCents,
-      auth_code: authCode,
-      card_last4: last4,
-    });
+    const { rows } = await call.backend(CITY).query('recordPayment', { ticketId: ticket.id, authorization: authCode, last4 });
     confirmation ||= text(rows[0]?.confirmation);
   }
   return confirmation;

@@ -5,29 +5,31 @@ import assert from 'node:assert/strict';
 import parking from '../../apps/parking/flow.ts';
 import { simulate, type SimulationResult } from '../../src/flow/simulator.ts';
 import { PromptCatalogue } from '../../src/flow/catalogue.ts';
-import type { BackendCell, BackendPort, CellPort, ChargeRequest, PaymentPort } from '../../src/flow/ports.ts';
+import type { BackendCell, BackendParam, BackendPort, CellPort, ChargeRequest, PaymentPort } from '../../src/flow/ports.ts';
+import { STATE_CODES, keypadForm } from '../../apps/parking/states.ts';
 import type { Secret } from '../../src/vault/types.ts';
 
 const catalogue = new PromptCatalogue();
 const played = new Set<string>();
 
 interface Row {
+  id: number;
   citation: string;
   plate: string;
-  keypad: string;
   state: string;
   violation: string;
-  issued: string;
+  issued_on: string;
   amount_cents: number;
   status: string;
 }
 
 const DATASET: Row[] = [
-  { citation: '12345678', plate: '7ABC123', keypad: '7222123', state: 'CA', violation: 'expired meter', issued: '2026-10-03', amount_cents: 6500, status: 'unpaid' },
-  { citation: '23456789', plate: '7ABC123', keypad: '7222123', state: 'CA', violation: 'street cleaning', issued: '2026-11-12', amount_cents: 6500, status: 'unpaid' },
-  { citation: '34567890', plate: '4XYZ789', keypad: '4999789', state: 'TX', violation: 'expired meter', issued: '2026-09-01', amount_cents: 4500, status: 'paid' },
-  // Same keypad form as 7ABC123: the caller must choose.
-  { citation: '45678901', plate: '7BAC123', keypad: '7222123', state: 'NV', violation: 'red zone', issued: '2026-08-15', amount_cents: 9000, status: 'unpaid' },
+  { id: 1, citation: '12345678', plate: '7ABC123', state: 'CA', violation: 'expired meter', issued_on: '2026-10-03', amount_cents: 6500, status: 'unpaid' },
+  { id: 2, citation: '23456789', plate: '7ABC123', state: 'CA', violation: 'street cleaning', issued_on: '2026-11-12', amount_cents: 6500, status: 'unpaid' },
+  { id: 3, citation: '34567890', plate: '4XYZ789', state: 'TX', violation: 'expired meter', issued_on: '2026-09-01', amount_cents: 4500, status: 'paid' },
+  // Same keypad form (7222123) and state as 7ABC123: the caller must choose.
+  { id: 4, citation: '45678901', plate: '7BAC123', state: 'CA', violation: 'red zone', issued_on: '2026-08-15', amount_cents: 9000, status: 'unpaid' },
+  { id: 5, citation: '56789012', plate: '7CAB123', state: 'NV', violation: 'red zone', issued_on: '2026-08-16', amount_cents: 9000, status: 'unpaid' },
 ];
 
 /** What a connector would see: the secret's bytes, written into its own buffer. */
@@ -39,49 +41,48 @@ function reveal(secret: Secret): string {
 
 interface City {
   port: (cell: CellPort) => BackendPort;
-  recorded: Array<{ citation: string; amount_cents: number; auth_code: string; card_last4: string; keys: string[] }>;
+  recorded: Array<Record<string, BackendParam>>;
   down: boolean;
+  /** Show the NV-like second plate under the same state, to exercise the choice. */
+  twins: boolean;
 }
 
+/** The three operations of apps/parking/backends.ts, over the dataset above. */
 function city(): City {
-  const recorded: City['recorded'] = [];
-  const state: City = { port: () => port, recorded, down: false };
-  let port: BackendPort;
-  state.port = (cell) => {
-    const secretColumn = (citation: string): Secret => cell.importSecret('account', Buffer.from(citation, 'ascii'));
-    const publicColumns = (row: Row): Record<string, BackendCell> => ({
-      violation: row.violation,
-      issued: row.issued,
-      amount_cents: row.amount_cents,
-      status: row.status,
-    });
-    port = {
-      async query(backend, operation, params) {
-        assert.equal(backend, 'city');
-        if (state.down) throw new Error('ECONNREFUSED');
-        if (operation === 'citation.lookup') {
-          const citation = reveal(params.citation as Secret);
-          return { rows: DATASET.filter((row) => row.citation === citation).map(publicColumns) };
-        }
-        if (operation === 'plate.lookup') {
-          const rows = DATASET.filter((row) => row.keypad === params.plateKeypad && (params.state === 'other' || row.state === params.state));
-          return { rows: rows.map((row) => ({ ...publicColumns(row), plate: row.plate, citation: secretColumn(row.citation) })) };
-        }
-        if (operation === 'payment.record') {
-          recorded.push({
-            citation: reveal(params.citation as Secret),
-            amount_cents: params.amount_cents as number,
-            auth_code: params.auth_code as string,
-            card_last4: params.card_last4 as string,
-            keys: Object.keys(params).sort(),
-          });
-          return { rows: [{ confirmation: '90210' }] };
-        }
-        throw new Error(`unexpected operation ${operation}`);
-      },
-    };
-    return port;
-  };
+  const state: City = { port: () => ({ query: async () => ({ rows: [] }) }), recorded: [], down: false, twins: false };
+  state.port = (cell) => ({
+    async query(backend, operation, params) {
+      assert.equal(backend, 'city');
+      if (state.down) throw new Error('ECONNREFUSED');
+      if (operation === 'ticketByCitation') {
+        const citation = reveal(params.citation as Secret);
+        const rows = DATASET.filter((row) => row.citation === citation);
+        return { rows: rows.map(({ id, violation, issued_on, amount_cents, status }) => ({ id, violation, issued_on, amount_cents, status })) };
+      }
+      if (operation === 'unpaidByPlate') {
+        const keypad = reveal(params.plateKeypad as Secret);
+        const stateAbbr = STATE_CODES.find((code) => code.code === Number(params.stateCode))?.abbr;
+        const rows = DATASET.filter(
+          (row) => keypadForm(row.plate) === keypad && row.state === stateAbbr && row.status === 'unpaid' && (state.twins || row.id !== 4),
+        );
+        return {
+          rows: rows.map((row): Record<string, BackendCell> => ({
+            id: row.id,
+            citation: cell.importSecret('account', Buffer.from(row.citation, 'ascii')),
+            plate: row.plate,
+            violation: row.violation,
+            issued_on: row.issued_on,
+            amount_cents: row.amount_cents,
+          })),
+        };
+      }
+      if (operation === 'recordPayment') {
+        state.recorded.push(params);
+        return { rows: [{ confirmation: '90210' }] };
+      }
+      throw new Error(`unexpected operation ${operation}`);
+    },
+  });
   return state;
 }
 
@@ -128,7 +129,7 @@ test('no key at the language menu means English; citation found is read back, pa
     'en-US/num.1', 'en-US/num.1', 'en-US/num.1', 'en-US/num.1', 'en-US/parking.confirm_keys',
   ]);
   assert.deepEqual(pay.charges.map((charge) => [charge.amountCents, charge.card]), [[6500, '4111111111111111']]);
-  assert.deepEqual(c.recorded, [{ citation: '12345678', amount_cents: 6500, auth_code: 'AUTH42', card_last4: '1111', keys: ['amount_cents', 'auth_code', 'card_last4', 'citation'] }]);
+  assert.deepEqual(c.recorded, [{ ticketId: 1, authorization: 'AUTH42', last4: '1111' }]);
   // Confirmation read digit by digit, repeated once on 1.
   const confirmation = ['en-US/num.9', 'en-US/num.0', 'en-US/num.2', 'en-US/num.1', 'en-US/num.0'];
   assert.deepEqual(result.played.find((list) => list[0] === 'en-US/parking.payment_approved')?.slice(1, 6), confirmation);
@@ -175,8 +176,9 @@ test('an already paid citation is announced and the caller is back at the main m
 });
 
 test('plate path: keypad letters and a state find both tickets; 2 reads each, 9 returns to the menu', async () => {
-  const result = await call('1,2,7222123#,1#,2,9,0');
-  assert.ok(!flat(result).includes('en-US/parking.plate_several'), 'CA filters out the NV plate');
+  const result = await call('1,2,7222123#,01,2,9,0');
+  assert.ok(!flat(result).includes('en-US/parking.plate_several'));
+  assert.deepEqual(result.keys.slice(2, 10), ['•', '•', '•', '•', '•', '•', '•', '•'], 'the plate is keyed securely');
   assert.ok(
     result.played.some((list) => list.join() === ['en-US/parking.unpaid_count', 'en-US/num.2', 'en-US/parking.total_due', 'en-US/hundreds.1', 'en-US/num.30', 'en-US/currency.dollars'].join()),
   );
@@ -188,29 +190,34 @@ test('plate path: keypad letters and a state find both tickets; 2 reads each, 9 
   // 9 went back to the main menu, where the agent context starts over.
   assert.equal(flat(result).filter((clip) => clip === 'en-US/parking.main_menu').length, 2);
   assert.deepEqual(result.transfers[0]?.context, { language: 'en-US', path: 'menu', citationFound: 'no', amountDue: '0' });
-  const fromPayMenu = await call('1,2,7222123#,1#,0');
+  const fromPayMenu = await call('1,2,7222123#,01,0');
   assert.deepEqual(fromPayMenu.transfers[0]?.context, { language: 'en-US', path: 'plate', citationFound: 'no', amountDue: '13000' });
 });
 
 test('plate path: several plates share a keypad form and the caller picks one, then pays it', async () => {
   const c = city();
-  const result = await call(`1,2,7222123#,11#,2,1,${CARD},1,`, { city: c });
+  c.twins = true;
+  const result = await call(`1,2,7222123#,01,2,1,${CARD},1,`, { city: c });
   assert.ok(
     result.played.some((list) => list.join().startsWith(['en-US/parking.plate_several', 'en-US/parking.plate_for', 'en-US/num.7', 'en-US/letter.A'].join())),
   );
-  assert.deepEqual(c.recorded.map((r) => [r.citation, r.amount_cents]), [['45678901', 9000]]);
-  assert.ok(flat(result).includes('en-US/violation.other') === false, 'pay total without hearing each');
+  assert.deepEqual(c.recorded, [{ ticketId: 4, authorization: 'AUTH42', last4: '1111' }]);
+  assert.ok(result.played.some((list) => list.join().includes(['en-US/parking.confirm_pay', 'en-US/num.90', 'en-US/currency.dollars'].join())));
 });
 
 test('plate not found three times ends at an agent', async () => {
-  const result = await call('1,2,123#,1#,456#,1#,789#,1#');
+  const result = await call('1,2,123#,01,456#,01,789#,02');
   assert.equal(result.played.filter((list) => list.includes('en-US/parking.plate_not_found')).length, 3);
   assert.equal(result.outcome.status, 'transferred');
 });
 
-test('plate with only paid tickets: nothing to pay, back to the main menu', async () => {
-  const result = await call('1,2,4999789#,2#,0');
-  assert.ok(flat(result).includes('en-US/parking.no_unpaid'));
+test('plate with only paid tickets is not found; a state code outside the list is invalid; 0 there is a digit', async () => {
+  const result = await call('1,2,4999789#,99,02,0');
+  assert.ok(result.played.some((list) => list.join() === ['en-US/gather.invalid', 'en-US/parking.state_enter'].join()));
+  assert.ok(flat(result).includes('en-US/parking.plate_not_found'));
+  // The final 0 went into the secure plate entry (a digit there), not to an agent at once.
+  assert.equal(result.keys.at(-1), '•');
+  assert.ok(result.played.some((list) => list.join() === ['en-US/gather.invalid', 'en-US/parking.plate_enter'].join()));
 });
 
 test('a Luhn-invalid card number is refused and asked again', async () => {
