@@ -74,12 +74,15 @@ function parse(bytes: Buffer, limits: SipLimits, framing: SipFraming): ParseResu
   const text = head.toString(isUtf8(head) ? 'utf8' : 'latin1');
   const firstLineEnd = text.indexOf('\r\n');
   const startLineText = firstLineEnd < 0 ? text : text.slice(0, firstLineEnd);
-  // CR and LF appear only as CRLF line ends (§7.1, §7.2), here as in header fields.
+  // CR and LF appear only as CRLF line ends (§7.1, §7.2; quoted-pair excludes them, §25.1).
   const parsedLine = parseStartLine(startLineText);
-  const startLine = hasBareLineBreak(startLineText) ? { ...parsedLine, uri: '', reason: '', problem: BARE_LINE_BREAK } : parsedLine;
+  const startLine = firstBareLineBreak(startLineText, 0) < startLineText.length
+    ? { ...parsedLine, uri: '', reason: '', problem: BARE_LINE_BREAK }
+    : parsedLine;
 
   const headers: HeaderField[] = [];
-  const structural = readHeaderFields(text, firstLineEnd < 0 ? text.length : firstLineEnd + 2, headers, limits);
+  const headersFrom = firstLineEnd < 0 ? text.length : firstLineEnd + 2;
+  const structural = readHeaderFields(text, headersFrom, firstBareLineBreak(text, headersFrom), headers, limits);
   const problem = structural ?? startLine.problem ?? validateHeaders(startLine, headers, limits);
 
   let body: Buffer | undefined;
@@ -136,12 +139,25 @@ function describeFailure(problem: Problem, startLine: StartLine, headers: Header
   return { code: problem.code, reason: problem.reason, canRespond: true, status: problem.status ?? 400, partial };
 }
 
+/** Index of the first CR or LF at or after `from` that is not part of a CRLF, or text.length. */
+function firstBareLineBreak(text: string, from: number): number {
+  let first = text.length;
+  for (let i = text.indexOf('\n', from); i >= 0 && i < first; i = text.indexOf('\n', i + 1)) {
+    if (text.charCodeAt(i - 1) !== 0x0d) first = i;
+  }
+  for (let i = text.indexOf('\r', from); i >= 0 && i < first; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) !== 0x0a) first = i;
+  }
+  return first;
+}
+
 /**
  * Reads header fields into `headers`, unfolding continuation lines (§7.3.1) and mapping
  * compact forms to canonical names (§7.3.3). Returns a structural problem, if any; the
- * fields read before it are kept so a 400 can still copy them.
+ * fields read before it (or before the line holding `bareBreak`) are kept so a 400 can
+ * still copy them. Works on indexes so folding costs no slice per line.
  */
-function readHeaderFields(text: string, from: number, headers: HeaderField[], limits: SipLimits): Problem | undefined {
+function readHeaderFields(text: string, from: number, bareBreak: number, headers: HeaderField[], limits: SipLimits): Problem | undefined {
   let name: string | undefined;
   let value = '';
   let position = from;
@@ -155,17 +171,20 @@ function readHeaderFields(text: string, from: number, headers: HeaderField[], li
   while (position < text.length) {
     let lineEnd = text.indexOf('\r\n', position);
     if (lineEnd < 0) lineEnd = text.length;
-    const line = text.slice(position, lineEnd);
-    position = lineEnd + 2;
-    // CR and LF appear only as CRLF line ends (§7; quoted-pair excludes them, §25.1).
-    if (hasBareLineBreak(line)) return flush() ?? BARE_LINE_BREAK;
-    const lead = line.charCodeAt(0);
+    if (lineEnd > bareBreak) return flush() ?? BARE_LINE_BREAK;
+    const lead = text.charCodeAt(position);
     if (lead === 0x20 || lead === 0x09) {
       if (name === undefined) return { code: 'BAD_HEADER', reason: 'Continuation Line Without Header' };
-      const continuation = trimSpace(line);
-      if (continuation.length > 0) value = value.length > 0 ? `${value} ${continuation}` : continuation;
+      let start = position;
+      let end = lineEnd;
+      while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+      while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+      if (end > start) value = value.length > 0 ? `${value} ${text.slice(start, end)}` : text.slice(start, end);
+      position = lineEnd + 2;
       continue;
     }
+    const line = text.slice(position, lineEnd);
+    position = lineEnd + 2;
     const flushed = flush();
     if (flushed !== undefined) return flushed;
     const colon = line.indexOf(':');
@@ -178,7 +197,6 @@ function readHeaderFields(text: string, from: number, headers: HeaderField[], li
 }
 
 const BARE_LINE_BREAK: Problem = { code: 'BAD_LINE_ENDING', reason: 'Bare CR or LF' };
-const hasBareLineBreak = (line: string): boolean => line.includes('\r') || line.includes('\n');
 
 const SIP_VERSION = 'SIP/2.0';
 
