@@ -52,6 +52,7 @@ export interface CallMediaStats {
   packetsSent: number;
   packetsReceived: number;
   telephoneEventsReceived: number;
+  rtcpReceived: number;
   dropped: number;
   droppedBy: Record<DropReason, number>;
   /** The shared clock's lateness (every call sees the same tick). */
@@ -216,6 +217,7 @@ export class CallMedia extends TypedEvents<CallMediaEvents> {
       packetsSent: session.packetsSent,
       packetsReceived: session.packetsReceived,
       telephoneEventsReceived: session.telephoneEventsReceived,
+      rtcpReceived: session.rtcpReceived,
       dropped,
       droppedBy: session.dropped,
       clockLateness: this.services.clock.stats.lateness,

@@ -5,6 +5,7 @@ export const RTCP_SR = 200;
 export const RTCP_RR = 201;
 export const RTCP_SDES = 202;
 export const RTCP_BYE = 203;
+export const RTCP_APP = 204;
 
 /** Seconds from 1900 (NTP era 0) to 1970. */
 const NTP_UNIX_OFFSET = 2_208_988_800;
@@ -120,14 +121,15 @@ export interface RtcpSummary {
 }
 
 /**
- * RFC 3550 Appendix A.2 validity check on a compound packet: V=2, the first packet SR or RR without
- * padding, and the lengths adding up to the datagram exactly.
+ * RFC 3550 Appendix A.2 validity check on a compound packet: V=2, no padding on the first packet,
+ * and the lengths adding up to the datagram exactly. A.2 also wants SR or RR first; we accept any
+ * RTCP type (200-204) first, because libre/baresip sends lone APP keep-alives.
  */
 export function parseRtcpCompound(bytes: Uint8Array): { ok: true; summary: RtcpSummary } | { ok: false; error: RtcpParseError } {
   if (bytes.length < 8) return { ok: false, error: 'too-short' };
   const firstType = bytes[1]!;
   if ((bytes[0]! & 0xe0) !== 0x80) return { ok: false, error: (bytes[0]! >>> 6) !== 2 ? 'bad-version' : 'padding-not-last' };
-  if (firstType !== RTCP_SR && firstType !== RTCP_RR) return { ok: false, error: 'bad-first-type' };
+  if (firstType < RTCP_SR || firstType > RTCP_APP) return { ok: false, error: 'bad-first-type' };
   let offset = 0;
   let lastSr: number | null = null;
   while (offset < bytes.length) {

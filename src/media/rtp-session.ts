@@ -57,6 +57,8 @@ export type DropReason =
   | 'srtp-auth'
   | 'srtp-replay'
   | 'srtp-other'
+  | 'srtcp-auth'
+  | 'srtcp-replay'
   | 'rtcp-malformed';
 
 export interface RtpSessionStats {
@@ -108,7 +110,7 @@ function randomU32(): number {
 }
 
 function emptyDrops(): Record<DropReason, number> {
-  return { address: 0, malformed: 0, ssrc: 0, 'payload-type': 0, 'srtp-auth': 0, 'srtp-replay': 0, 'srtp-other': 0, 'rtcp-malformed': 0 };
+  return { address: 0, malformed: 0, ssrc: 0, 'payload-type': 0, 'srtp-auth': 0, 'srtp-replay': 0, 'srtp-other': 0, 'srtcp-auth': 0, 'srtcp-replay': 0, 'rtcp-malformed': 0 };
 }
 
 /** RFC 3550 Appendix A.1/A.8 receive statistics for the latched audio SSRC, for our RR block. */
@@ -518,8 +520,9 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     if (this.srtpIn) {
       const result = this.srtpIn.unprotectRtcp(message, length);
       if (!result.ok) {
-        if (result.error === 'auth-failed') return this.drop('srtp-auth');
-        if (result.error === 'replayed') return this.drop('srtp-replay');
+        // e.g. baresip's plaintext PING/PONG and BYE next to its SRTCP
+        if (result.error === 'auth-failed') return this.drop('srtcp-auth');
+        if (result.error === 'replayed') return this.drop('srtcp-replay');
         return this.drop('rtcp-malformed');
       }
       length = result.length;

@@ -4,53 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { interopSkip } from '../support/interop.ts';
 import { CallMedia } from '../../src/media/call-media.ts';
 import { MediaClock } from '../../src/media/media-clock.ts';
 import { CountingSource, freshPool, RecordingInput } from './session-harness.ts';
+import { miniUas } from './mini-uas.ts';
 
 const skip = interopSkip('sipp');
-
-/** Just enough of a UAS for one call: 200 to INVITE with our answer, 200 to BYE. */
-async function miniUas(onInvite: (body: string) => Promise<string | null>, onBye: () => void): Promise<Socket & { port: number }> {
-  const socket = createSocket('udp4');
-  socket.on('message', (message, rinfo) => {
-    const text = message.toString('latin1');
-    const [head = '', body = ''] = text.split('\r\n\r\n');
-    const lines = head.split('\r\n');
-    const method = lines[0]!.split(' ')[0];
-    const header = (name: string) => lines.filter((line) => line.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-    const reply = (status: string, sdp: string | null) => {
-      const to = header('To')[0]!;
-      const response = [
-        `SIP/2.0 ${status}`,
-        ...header('Via'),
-        ...header('From'),
-        to.includes('tag=') ? to : `${to};tag=media-test`,
-        ...header('Call-ID'),
-        ...header('CSeq'),
-        'Contact: <sip:ivr@127.0.0.1>',
-        ...(sdp ? ['Content-Type: application/sdp'] : []),
-        `Content-Length: ${sdp ? Buffer.byteLength(sdp) : 0}`,
-        '',
-        sdp ?? '',
-      ].join('\r\n');
-      socket.send(response, rinfo.port, rinfo.address);
-    };
-    if (method === 'INVITE') {
-      void onInvite(body).then((answer) => reply(answer ? '200 OK' : '488 Not Acceptable Here', answer));
-    } else if (method === 'BYE') {
-      onBye();
-      reply('200 OK', null);
-    }
-  });
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  return Object.assign(socket, { port: socket.address().port });
-}
 
 async function runCall(scenario: string) {
   const clock = new MediaClock();

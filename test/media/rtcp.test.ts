@@ -37,10 +37,11 @@ test('receiver report without blocks, and the parser reads the SR it gets', () =
   assert.deepEqual(parseRtcpCompound(sr), { ok: true, summary: { senderSsrc: 9, lastSr: ntpMiddle(seconds, fraction) } });
 });
 
-test('validity check (RFC 3550 A.2) rejects what it should', () => {
+test('validity check (RFC 3550 A.2, any RTCP type first) rejects what it should', () => {
   assert.deepEqual(parseRtcpCompound(hex('80c9')), { ok: false, error: 'too-short' });
   assert.deepEqual(parseRtcpCompound(hex('40c90001 00000007')), { ok: false, error: 'bad-version' });
-  assert.deepEqual(parseRtcpCompound(hex('81ca0001 00000007')), { ok: false, error: 'bad-first-type' });
+  assert.deepEqual(parseRtcpCompound(hex('80c70001 00000007')), { ok: false, error: 'bad-first-type' });
+  assert.equal(parseRtcpCompound(hex('80cc0002 00000007 50494e47')).ok, true, "libre's lone APP keep-alive");
   assert.deepEqual(parseRtcpCompound(hex('80c90005 00000007')), { ok: false, error: 'bad-length' });
   assert.deepEqual(parseRtcpCompound(hex('a0c90001 00000007')), { ok: false, error: 'padding-not-last' });
   assert.deepEqual(parseRtcpCompound(hex('80c90001 00000007 81ca')), { ok: false, error: 'bad-length' });
