@@ -1,18 +1,37 @@
 // What each CLI command does; main.ts only parses arguments and maps errors to exit codes.
 import { loadConfig } from '../server/config-load.ts';
+import { startServer } from '../server/server.ts';
+import { simulateCommand, validateCommand } from '../flow/commands.ts';
+import { runUntilSignal } from './run-until-signal.ts';
+import { runDemo } from './demo.ts';
+import { CommandFailed } from './usage-error.ts';
+
+async function serveConfig(file: string, unsafeDebug: boolean): Promise<void> {
+  const loaded = loadConfig(file);
+  const server = await startServer(loaded, { unsafeDebug });
+  await runUntilSignal(server);
+}
 
 export const commands = {
   async start(options: { config: string; unsafeDebug: boolean }): Promise<void> {
-    loadConfig(options.config);
-    throw new Error('the server is not wired yet');
+    await serveConfig(options.config, options.unsafeDebug);
   },
-  async demo(_options: { config?: string; sipPort: number; adminPort: number }): Promise<void> {
-    throw new Error('the demo is not wired yet');
+  async demo(options: { config?: string; sipPort: number; adminPort: number }): Promise<void> {
+    // With a config file the demo app runs against the real database and gateway it names.
+    if (options.config) return serveConfig(options.config, false);
+    await runDemo(options);
   },
-  async validate(_flow: string): Promise<void> {
-    throw new Error('validate is not wired yet');
+  async validate(flow: string): Promise<void> {
+    const result = await validateCommand(flow);
+    report(result);
   },
-  async simulate(_flow: string, _options: { keys: string; hangupAfter?: number }): Promise<void> {
-    throw new Error('simulate is not wired yet');
+  async simulate(flow: string, options: { keys: string }): Promise<void> {
+    const result = await simulateCommand(flow, options.keys);
+    report(result);
   },
 };
+
+function report(result: { exitCode: number; output: string }): void {
+  process.stdout.write(`${result.output}\n`);
+  if (result.exitCode !== 0) throw new CommandFailed(result.exitCode);
+}

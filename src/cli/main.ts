@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands.ts';
 import { ConfigError } from '../server/config-load.ts';
-import { UsageError } from './usage-error.ts';
+import { CommandFailed, UsageError } from './usage-error.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -45,9 +45,11 @@ function buildProgram(): Command {
     .command('simulate')
     .description('run a flow against a scripted caller, offline, and print the transcript')
     .argument('<flow>', 'flow file')
-    .requiredOption('-k, --keys <keys>', 'key presses, comma-separated per prompt, e.g. "1,12345678#"')
-    .option('--hangup-after <n>', 'hang up after the n-th prompt', parsePositive)
-    .action(async (flow: string, options: { keys: string; hangupAfter?: number }) => commands.simulate(flow, options));
+    .requiredOption(
+      '-k, --keys <keys>',
+      'the caller: one comma-separated turn per input step, e.g. "1,12345678#"; ~N waits N ms, H hangs up, a leading > barges in',
+    )
+    .action(async (flow: string, options: { keys: string }) => commands.simulate(flow, options));
 
   return program;
 }
@@ -56,12 +58,6 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`not a port number: ${value}`);
   return port;
-}
-
-function parsePositive(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1) throw new UsageError(`not a positive whole number: ${value}`);
-  return count;
 }
 
 /** Runs the CLI and returns the exit code (the process exits with it). */
@@ -79,6 +75,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`${error.describe()}\n`);
       return EXIT_USAGE;
     }
+    if (error instanceof CommandFailed) return error.exitCode;
     if (error instanceof UsageError) {
       process.stderr.write(`traceless: ${error.message}\n`);
       return EXIT_USAGE;

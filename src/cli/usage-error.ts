@@ -6,3 +6,12 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** A command that ran and printed its result, but failed: the CLI exits with `exitCode`. */
+export class CommandFailed extends Error {
+  readonly code = 'TRACELESS_COMMAND_FAILED';
+  constructor(readonly exitCode: number) {
+    super(`command failed with exit code ${exitCode}`);
+    this.name = 'CommandFailed';
+  }
+}

@@ -125,18 +125,20 @@ function checkReferences(loaded: LoadedConfig, env: NodeJS.ProcessEnv): ConfigPr
     const at = `sip.listeners.${index}.tls`;
     file(`${at}.certFile`, listener.tls?.certFile);
     file(`${at}.caFile`, listener.tls?.caFile);
-    secret(`${at}.key`, listener.tls?.key);
+    file(`${at}.keyFile`, listener.tls?.keyFile);
   });
   config.sip.auth?.users.forEach((user, index) => secret(`sip.auth.users.${index}.password`, user.password));
-  const clientTls = (at: string, tls: { caFile: string; certFile?: string; key?: SecretRef }): void => {
+  const clientTls = (at: string, tls: { caFile: string; certFile: string; keyFile: string } | undefined): void => {
+    if (!tls) return;
     file(`${at}.caFile`, tls.caFile);
     file(`${at}.certFile`, tls.certFile);
-    secret(`${at}.key`, tls.key);
-    if (tls.certFile && !tls.key) problems.push({ path: `${at}.key`, message: 'certFile given without its key' });
+    file(`${at}.keyFile`, tls.keyFile);
   };
   for (const [name, backend] of Object.entries(config.backends)) {
     clientTls(`backends.${name}.tls`, backend.tls);
-    if (backend.type === 'postgres') secret(`backends.${name}.password`, backend.password);
+    if (backend.type === 'postgres' && !backend.tls && !config.insecureDevelopment) {
+      problems.push({ path: `backends.${name}.tls`, message: 'required (plaintext needs insecureDevelopment: true)' });
+    }
   }
   if (config.payment) clientTls('payment.tls', config.payment.tls);
   secret('admin.token', config.admin.token);

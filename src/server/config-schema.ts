@@ -16,14 +16,14 @@ export const secretRef = z.union(
   { error: 'must be { file: <path> } or { env: <NAME> }; secrets are never written inline' },
 );
 
-/** TLS material for a client connection (database, HTTPS backend, payment gateway). */
+/** TLS material for a client connection (database, HTTPS backend, payment gateway): PEM files. */
 const clientTls = z
   .object({
+    /** The pinned CA: the only trust anchor for this backend. */
     caFile: z.string().min(1),
-    certFile: z.string().min(1).optional(),
-    key: secretRef.optional(),
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
     serverName: host.optional(),
-    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
   })
   .strict();
 
@@ -35,7 +35,7 @@ const sipListener = z
     tls: z
       .object({
         certFile: z.string().min(1),
-        key: secretRef,
+        keyFile: z.string().min(1),
         caFile: z.string().min(1).optional(),
         requireClientCert: z.boolean().default(false),
       })
@@ -45,7 +45,7 @@ const sipListener = z
   .strict()
   .superRefine((listener, ctx) => {
     if (listener.transport === 'tls' && !listener.tls) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'a tls listener needs certFile and key' });
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'a tls listener needs certFile and keyFile' });
     }
     if (listener.transport !== 'tls' && listener.tls) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls settings on a ${listener.transport} listener` });
@@ -59,7 +59,7 @@ const sip = z
   .object({
     listeners: z.array(sipListener).min(1).max(16),
     /** Peers (IP or CIDR) allowed to send INVITEs without digest authentication. */
-    trustedPeers: z.array(z.string().min(1)).max(1024).default([]),
+    trustedPeers: z.array(z.string().min(1)).max(1024).optional(),
     auth: z
       .object({
         realm: host,
@@ -88,17 +88,21 @@ const media = z
         message: 'min must be even and max above min',
       })
       .default({ min: 20000, max: 29999 }),
-    srtp: z.enum(['required', 'when-tls', 'optional', 'off']).default('when-tls'),
+    srtp: z.enum(['required', 'if-tls', 'optional']).default('if-tls'),
     inactivitySeconds: z.number().int().min(5).max(3600).default(30),
     inbandDtmf: z.boolean().default(true),
   })
   .strict();
 
+const secretKind = z.enum(['pan', 'expiry', 'cvv', 'pin', 'account', 'zip', 'digits']);
+
 const operation = z
   .object({
     sql: z.string().min(1).max(10000),
-    /** Columns that come back into the cell's arena as Secrets, never as strings. */
-    sensitiveColumns: z.array(z.string().min(1)).default([]),
+    /** Names for $1…$n, in order, so flows pass parameters by name. */
+    params: z.array(z.string().min(1)).max(64).optional(),
+    /** Column → kind: these come back into the cell's arena as Secrets, never as strings. */
+    sensitiveColumns: z.record(z.string().min(1), secretKind).optional(),
   })
   .strict();
 
@@ -109,31 +113,41 @@ const postgresBackend = z
     port: port.default(5432),
     database: z.string().min(1),
     user: z.string().min(1),
-    password: secretRef.optional(),
-    tls: clientTls,
+    /** Client-certificate login; required unless insecureDevelopment is set. */
+    tls: clientTls.optional(),
     poolSize: z.number().int().min(1).max(100).default(4),
     connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
-    queryTimeoutMs: z.number().int().min(100).max(60000).default(2000),
+    queryTimeoutMs: z.number().int().min(100).max(60000).default(5000),
+    statementTimeoutMs: z.number().int().min(100).max(60000).default(2000),
     operations: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/i), operation),
   })
   .strict();
 
+const httpsUrl = z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL');
+
 const httpsBackend = z
   .object({
     type: z.literal('https'),
-    baseUrl: z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL'),
+    /** The only hosts this backend may reach (egress policy). */
     allowedHosts: z.array(host).min(1),
+    endpoints: z.record(
+      z.string().regex(/^[a-z][a-z0-9_.-]*$/i),
+      z.object({ method: z.enum(['GET', 'POST', 'PUT']), url: httpsUrl }).strict(),
+    ),
     tls: clientTls,
-    timeoutMs: z.number().int().min(100).max(60000).default(3000),
+    connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
+    requestTimeoutMs: z.number().int().min(100).max(60000).default(10000),
   })
   .strict();
 
 const payment = z
   .object({
     type: z.literal('https-gateway'),
-    baseUrl: z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL'),
+    /** The charge endpoint (authorize and capture in one step). */
+    chargeUrl: httpsUrl,
     tls: clientTls,
-    timeoutMs: z.number().int().min(100).max(60000).default(8000),
+    connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
+    requestTimeoutMs: z.number().int().min(100).max(60000).default(10000),
   })
   .strict();
 
@@ -163,10 +177,11 @@ export const configSchema = z
     cells: z
       .object({
         max: z.number().int().min(1).max(10000).default(100),
-        arenaBytes: z.number().int().min(256).max(1 << 20).default(4096),
+        /** Secrets one call may hold at once (32 locked bytes each). */
+        secretsPerCall: z.number().int().min(4).max(256).default(32),
       })
       .strict()
-      .default({ max: 100, arenaBytes: 4096 }),
+      .default({ max: 100, secretsPerCall: 32 }),
     /** Dialled number (Request-URI user part) → application name; "*" matches any number. */
     numbers: z.record(z.string().regex(/^(\*|\+?[0-9]{1,20})$/, 'digits, optional +, or *'), z.string()),
     applications: z.record(z.string(), application),

@@ -42,6 +42,8 @@ export interface IncomingCallInfo {
   readonly callId: string;
   /** Request-URI user part: the number the caller dialled. */
   readonly dialled: string;
+  /** From URI user part: the caller's number as they presented it (mask it before logging). */
+  readonly caller: string;
   /** What the routing hook chose for this number (the same kind of answer for unknown numbers). */
   readonly application: string;
   readonly remote: { readonly address: string; readonly port: number };
@@ -62,6 +64,7 @@ export interface CallControl {
 export class IncomingCall extends EventEmitter<IncomingCallEvents> implements IncomingCallInfo {
   readonly callId: string;
   readonly dialled: string;
+  readonly caller: string;
   readonly application: string;
   readonly remote: { readonly address: string; readonly port: number };
   readonly transport: TransportKind;
@@ -74,6 +77,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements In
     super();
     this.callId = info.callId;
     this.dialled = info.dialled;
+    this.caller = info.caller;
     this.application = info.application;
     this.remote = info.remote;
     this.transport = info.transport;

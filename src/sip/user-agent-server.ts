@@ -6,6 +6,7 @@ import type { HeaderField, SipRequest, SipResponse } from './message.ts';
 import { buildResponse } from './serializer.ts';
 import { firstHeader, headerValues, toTag, fromTag } from './headers.ts';
 import { userPart } from './uri.ts';
+import { parseNameAddr } from './name-addr.ts';
 import { dialogKey, randomToken } from './dialog.ts';
 import type { LocalEndpoint } from './dialog.ts';
 import { CallSession } from './call-session.ts';
@@ -212,6 +213,9 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     const negotiated = negotiateSessionTimer(invite, this.minSessionExpires);
     if (!negotiated.ok) return reply(negotiated.status, 'Session Interval Too Small', negotiated.headers);
     const dialled = userPart(invite.uri) ?? '';
+    const from = firstHeader(invite, 'From');
+    const callerUri = from === undefined ? undefined : parseNameAddr(from)?.uri;
+    const caller = (callerUri === undefined ? undefined : userPart(callerUri)) ?? '';
     const application = this.options.routing?.(dialled, invite) ?? 'default';
     const local = this.options.local(source.kind);
     const session = new CallSession(
@@ -222,6 +226,7 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
       local,
       {
         dialled,
+        caller,
         application,
         remote: { address: source.address, port: source.port },
         transport: source.kind,

@@ -45,7 +45,7 @@ test('health endpoints answer 200 when passing and 503 when failing, with the ch
 
 test('with a token every endpoint needs the bearer token (TRACELESS_ADMIN_UNAUTHORIZED)', async () => {
   await withAdmin({ token: Buffer.from('s3cret-admin-token') }, async (base) => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 's3cret-admin-token' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 's3cret-admin-token' }] as Array<Record<string, string>>) {
       const response = await fetch(`${base}/metrics`, { headers });
       assert.equal(response.status, 401);
       assert.equal(response.headers.get('www-authenticate'), 'Bearer');

@@ -50,7 +50,7 @@ test('a minimal config loads and gets the documented defaults', () => {
     assert.equal(baseDir, dir);
     assert.equal(config.cells.max, 100);
     assert.deepEqual(config.media.portRange, { min: 20000, max: 29999 });
-    assert.equal(config.media.srtp, 'when-tls');
+    assert.equal(config.media.srtp, 'if-tls');
     assert.equal(config.admin.address, '127.0.0.1');
     assert.equal(config.log.level, 'info');
   });
@@ -58,20 +58,19 @@ test('a minimal config loads and gets the documented defaults', () => {
 
 test('an inline secret is refused with the path of the key', () => {
   withConfig(
-    `${minimal}
-backends:
-  db:
-    type: postgres
-    host: db.local
-    database: d
-    user: u
-    password: hunter2
-    tls: { caFile: ca.pem }
-    operations: {}
+    `
+sip:
+  listeners: [{ transport: udp, port: 5060 }]
+  auth:
+    realm: ivr.example
+    users: [{ username: pbx, password: hunter2 }]
+numbers: { "*": demo }
+applications:
+  demo: { flow: flow.yaml, agentUri: "sip:agent@127.0.0.1" }
 `,
     (file) => {
       const problems = problemsOf(file);
-      assert.ok(problems.some((p) => p.startsWith('backends.db.password: must be { file: <path> } or { env: <NAME> }')), problems.join('\n'));
+      assert.ok(problems.some((p) => p.startsWith('sip.auth.users.0.password: must be { file: <path> } or { env: <NAME> }')), problems.join('\n'));
       assert.ok(problems.every((p) => !p.includes('hunter2')), 'the inline value must not be echoed');
     },
   );
@@ -84,7 +83,10 @@ sip:
   listeners:
     - transport: tls
       port: 5061
-      tls: { certFile: missing.crt, key: { env: SIP_TLS_KEY } }
+      tls: { certFile: missing.crt, keyFile: missing.key }
+  auth:
+    realm: ivr.example
+    users: [{ username: pbx, password: { env: SIP_PBX_PASSWORD } }]
 numbers: { "*": demo }
 applications:
   demo: { flow: missing-flow.yaml, agentUri: "sip:agent@127.0.0.1" }
@@ -93,8 +95,9 @@ applications:
       const problems = problemsOf(file, {});
       assert.deepEqual(problems.sort(), [
         'applications.demo.flow: file not readable: missing-flow.yaml',
+        'sip.auth.users.0.password.env: environment variable SIP_PBX_PASSWORD is not set',
         'sip.listeners.0.tls.certFile: file not readable: missing.crt',
-        'sip.listeners.0.tls.key.env: environment variable SIP_TLS_KEY is not set',
+        'sip.listeners.0.tls.keyFile: file not readable: missing.key',
       ]);
     },
   );

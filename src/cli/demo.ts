@@ -1,0 +1,87 @@
+// `traceless demo`: the parking line against its own city database and test payment gateway,
+// each a separate process on loopback with a throwaway CA (apps/parking/demo-stack.ts).
+import { fileURLToPath } from 'node:url';
+import { configSchema } from '../server/config-schema.ts';
+import type { LoadedConfig } from '../server/config-load.ts';
+import { startServer } from '../server/server.ts';
+import { startDemoStack, type DemoStack } from '../../apps/parking/demo-stack.ts';
+import { CITY_OPERATIONS } from '../../apps/parking/backends.ts';
+import { runUntilSignal } from './run-until-signal.ts';
+
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface DemoOptions {
+  sipPort: number;
+  adminPort: number;
+}
+
+/** The demo's configuration, built from the running stack and checked by the same schema as a file. */
+export function demoConfig(stack: Pick<DemoStack, 'db' | 'gateway'>, options: DemoOptions): LoadedConfig {
+  const tls = (paths: { ca: string; cert: string; key: string }) => ({
+    caFile: paths.ca,
+    certFile: paths.cert,
+    keyFile: paths.key,
+    serverName: 'localhost',
+  });
+  const config = configSchema.parse({
+    sip: {
+      listeners: [
+        { transport: 'udp', address: '127.0.0.1', port: options.sipPort },
+        { transport: 'tcp', address: '127.0.0.1', port: options.sipPort },
+      ],
+      trustedPeers: ['127.0.0.0/8', '::1/128'],
+    },
+    media: { address: '127.0.0.1', inactivitySeconds: 30 },
+    cells: { max: 200 },
+    numbers: { '3115550100': 'parking', '*': 'parking' },
+    applications: {
+      parking: {
+        flow: 'apps/parking/flow.ts',
+        languages: ['en-US', 'es-US'],
+        agentUri: `sip:agent@127.0.0.1:${options.sipPort + 10}`,
+        backends: ['city'],
+        payment: true,
+      },
+    },
+    backends: {
+      city: {
+        type: 'postgres',
+        host: stack.db.host,
+        port: stack.db.port,
+        database: stack.db.database,
+        user: stack.db.user,
+        tls: tls(stack.db.tls),
+        operations: CITY_OPERATIONS,
+      },
+    },
+    payment: { type: 'https-gateway', chargeUrl: stack.gateway.url, tls: tls(stack.gateway.tls) },
+    admin: { address: '127.0.0.1', port: options.adminPort },
+  });
+  return { config, baseDir: packageRoot };
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const stack = await startDemoStack({ handleSignals: false });
+  try {
+    const server = await startServer(demoConfig(stack, options));
+    const sip = server.sipAddress('udp');
+    const uri = `sip:3115550100@127.0.0.1:${sip?.port ?? options.sipPort}`;
+    process.stdout.write(
+      [
+        '',
+        'Traceless demo: the parking-ticket line is answering.',
+        `  call it:  ${uri}`,
+        `  sipp:     sipp -sn uac -m 1 -s 3115550100 127.0.0.1:${sip?.port ?? options.sipPort}`,
+        `  baresip:  baresip -e "/dial ${uri}"`,
+        `  metrics:  http://127.0.0.1:${server.adminPort}/metrics`,
+        '  test data: citation 12345678, plate 7ABC123 (keyed 7222123) state 1; card 4111111111111111',
+        'Ctrl-C stops everything and removes every temporary file.',
+        '',
+      ].join('\n'),
+    );
+    await runUntilSignal(server, () => stack.stop());
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,215 @@
+// The incoming-call hand-off: where SIP meets media, the cell and the flow. One call's whole
+// life is here, and every way out of it — BYE either side, CANCEL, transfer, session timer,
+// media inactivity, flow error, shutdown — ends in the same place: cell.release(), which closes
+// what the call holds, zeroes the arena and reads it back before the cell serves another call.
+import { randomInt } from 'node:crypto';
+import type { CellPool } from '../vault/cell-pool.ts';
+import type { Cell, ReleaseReason, ReleaseReport } from '../vault/cell.ts';
+import type { IncomingCall, EndCause } from '../sip/incoming-call.ts';
+import { CallMedia, type MediaServices } from '../media/call-media.ts';
+import { Player } from '../media/player.ts';
+import { DtmfReceiver } from '../media/dtmf-receiver.ts';
+import type { PromptStore } from '../media/prompt-store.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { CallOutcome } from '../observe/events.ts';
+import { startCallRecord, type CallRecordBuilder } from '../observe/call-record.ts';
+import type { CallerMasker } from '../observe/caller-mask.ts';
+import type { Flow } from '../flow/define-flow.ts';
+import type { FlowSettings, FlowEvent } from '../flow/call-context.ts';
+import type { BackendPort, PaymentPort } from '../flow/ports.ts';
+import { runFlow, type FlowOutcome } from '../flow/runner.ts';
+import { cellPort } from '../flow/vault-cell-port.ts';
+import { audioPort, callControlPort, keyPort, realScheduler } from './call-ports.ts';
+
+/** What the server knows about one configured application. */
+export interface AppRuntime {
+  readonly name: string;
+  readonly flow: Flow;
+  readonly settings: Partial<FlowSettings>;
+  /** Each call gets a backend port that returns sensitive columns into its own cell. */
+  readonly backendFor: (cell: Cell) => BackendPort;
+  readonly payment: PaymentPort;
+}
+
+export interface CallHandlerServices {
+  readonly pool: CellPool;
+  readonly media: MediaServices;
+  readonly prompts: PromptStore;
+  readonly apps: ReadonlyMap<string, AppRuntime>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly callerMask: CallerMasker;
+  readonly inbandDtmf: boolean;
+  /** Called with every call's cell so shutdown can end calls still running. */
+  readonly track: (call: IncomingCall, done: Promise<void>) => void;
+}
+
+const RETRY_AFTER_SECONDS = '5';
+
+function releaseReason(outcome: FlowOutcome['status'] | 'rejected'): ReleaseReason {
+  return outcome;
+}
+
+/** What ended the call on the SIP side, as the call record's hang-up cause. */
+function causeOf(cause: EndCause | null, mediaTimedOut: boolean): string {
+  if (mediaTimedOut) return 'media-timeout';
+  return cause ?? 'local-bye';
+}
+
+export function handleIncomingCall(call: IncomingCall, services: CallHandlerServices): void {
+  services.track(call, runCall(call, services));
+}
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Our own id for a call in logs and records: letters only, so the log masker never mistakes it
+ * for a number, and unrelated to the SIP Call-ID (which peers fill with whatever they like).
+ */
+function newCallId(): string {
+  let id = 'c';
+  for (let i = 0; i < 11; i++) id += LETTERS[randomInt(LETTERS.length)];
+  return id;
+}
+
+async function runCall(call: IncomingCall, services: CallHandlerServices): Promise<void> {
+  const { logger, metrics } = services;
+  const setupStart = performance.now();
+  const callId = newCallId();
+  const log = logger.child({ callId, component: 'call' });
+  const record = startCallRecord({
+    callId,
+    dialled: call.dialled,
+    caller: services.callerMask.mask(call.caller),
+    sink: logger,
+  });
+  const app = services.apps.get(call.application);
+  const cell = app ? services.pool.acquire() : null;
+  if (!app || !cell) {
+    // Admission already checked for a free cell; this covers the race and a routing slip.
+    call.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: RETRY_AFTER_SECONDS }]);
+    log.event('sip.reject', { method: 'INVITE', status: 503, reason: app ? 'no-cell' : 'no-app', transport: call.transport });
+    record.finish('rejected', app ? 'no-cell' : 'no-app');
+    metrics.callEnded('rejected');
+    return;
+  }
+  log.event('call.start', {
+    callId: callId,
+    dialled: call.dialled,
+    caller: services.callerMask.mask(call.caller),
+    app: app.name,
+    transport: call.transport,
+  });
+
+  const ended = new AbortController();
+  let endCause: EndCause | null = null;
+  let mediaTimedOut = false;
+  call.on('ended', (cause) => {
+    endCause = cause;
+    ended.abort();
+  });
+
+  const player = cell.attach(new Player());
+  const receiver = cell.attach(new DtmfReceiver({ inband: services.inbandDtmf }));
+  const answered = await CallMedia.answer(
+    call.remoteSdp,
+    { source: player, input: receiver, signallingSecure: call.transport === 'tls' },
+    services.media,
+  );
+  if (!answered.ok) {
+    call.reject(answered.error.status, answered.error.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here');
+    log.event('sip.reject', { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
+    finish(cell, record, services, 'rejected', 'media-rejected');
+    return;
+  }
+  const media = cell.attach(answered.media);
+  // The player and receiver stop with the call; the media session closes first so no
+  // packet is decoded into a receiver that is already gone.
+  cell.attach({ close: () => call.close() });
+  media.on('inactive', ({ silentMs }) => {
+    mediaTimedOut = true;
+    log.event('media.inactive', { callId: callId, silentMs });
+    call.hangup();
+  });
+  call.on('info', (info) => {
+    receiver.info(info.contentType, info.body);
+  });
+  call.on('reinvite', (offer) => {
+    const result = media.answerReoffer(offer.sdp);
+    if (result.ok) offer.answer(result.answerSdp);
+    else offer.reject();
+  });
+
+  if (ended.signal.aborted || !call.accept(answered.answerSdp)) {
+    finish(cell, record, services, 'abandoned', causeOf(endCause, false));
+    return;
+  }
+  record.answered();
+  const setupMs = performance.now() - setupStart;
+  metrics.callSetupMs(setupMs);
+  log.event('call.answer', { callId: callId, setupMs });
+
+  const observe = (event: FlowEvent): void => observeFlow(event, callId, log, record);
+  const outcome = await runFlow(
+    app.flow,
+    {
+      audio: audioPort(player, services.prompts),
+      keys: keyPort(receiver, player),
+      cell: cellPort(cell),
+      backend: app.backendFor(cell),
+      payment: app.payment,
+      call: callControlPort(call, ended.signal),
+      scheduler: realScheduler,
+      logger: log,
+    },
+    app.settings,
+    observe,
+  );
+  call.hangup();
+  finish(cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
+}
+
+function observeFlow(event: FlowEvent, callId: string, log: Logger, record: CallRecordBuilder): void {
+  switch (event.type) {
+    case 'input.armed':
+      log.event('flow.step', { callId, step: event.step, kind: 'armed' });
+      record.step(event.step);
+      return;
+    case 'gather.done':
+      return;
+    case 'play':
+    case 'language':
+    case 'log':
+    case 'hangup':
+    case 'backend':
+    case 'payment':
+    case 'transfer':
+      record.step(event.type);
+      return;
+  }
+}
+
+/** The one exit: release (close cascade + verified wipe), then the call record and metrics. */
+function finish(
+  cell: Cell,
+  record: CallRecordBuilder,
+  services: CallHandlerServices,
+  outcome: CallOutcome,
+  cause: string,
+): ReleaseReport | null {
+  const report = cell.release(releaseReason(outcome));
+  if (report) {
+    record.wiped(report.wipe);
+    services.metrics.wipe({ bytes: report.wipe.bytes, verified: report.wipe.verified, durationMs: report.wipeSeconds * 1000 });
+    services.logger.event('cell.wipe', {
+      cell: report.cellId,
+      bytes: report.wipe.bytes,
+      verified: report.wipe.verified,
+      durationMs: report.wipeSeconds * 1000,
+    });
+  }
+  record.finish(outcome, cause);
+  services.metrics.callEnded(outcome);
+  return report;
+}

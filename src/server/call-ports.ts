@@ -1,0 +1,108 @@
+// Adapts one live call's real parts (player, DTMF receiver, cell, SIP dialog) to the flow's
+// ports. The flow runtime never sees the media or SIP layers, only these interfaces.
+import type { DtmfCode, KeyPushResult, KeySink } from '../vault/types.ts';
+import type { Player, PlayItem as MediaPlayItem } from '../media/player.ts';
+import type { PromptStore } from '../media/prompt-store.ts';
+import type { DtmfReceiver } from '../media/dtmf-receiver.ts';
+import type { IncomingCall } from '../sip/incoming-call.ts';
+import type {
+  AudioPort,
+  CallControlPort,
+  KeyPort,
+  PlayItem,
+  Scheduler,
+  TimerHandle,
+  Unsubscribe,
+} from '../flow/ports.ts';
+import { UnknownPromptError } from '../flow/errors.ts';
+
+/** Real time for flow timers (gather timeouts are per call and coarse; the media path has none). */
+export const realScheduler: Scheduler = {
+  now: () => performance.now(),
+  setTimer(ms: number, callback: () => void): TimerHandle {
+    const timer = setTimeout(callback, ms);
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
+function unknownPrompt(clip: string): UnknownPromptError {
+  const slash = clip.indexOf('/');
+  return new UnknownPromptError(slash > 0 ? clip.slice(0, slash) : '', slash > 0 ? clip.slice(slash + 1) : clip);
+}
+
+/** Plays catalogue clips that were encoded once at start; a clip not loaded is a flow error. */
+export function audioPort(player: Player, prompts: PromptStore): AudioPort {
+  return {
+    play(items: readonly PlayItem[], opts: { bargeIn: boolean }) {
+      const list: MediaPlayItem[] = items.map((item) => {
+        if ('silenceMs' in item) return { silenceMs: item.silenceMs };
+        const prompt = prompts.get(item.clip);
+        if (!prompt) throw unknownPrompt(item.clip);
+        return { prompt };
+      });
+      return player.play(list, { bargeIn: opts.bargeIn });
+    },
+    stop: () => player.stop(),
+  };
+}
+
+/**
+ * Keys from the receiver: every key first tells the player (barge-in), then goes to the flow —
+ * as a code for plain entry, or only as a value-free result while a secure sink is routed.
+ */
+export function keyPort(receiver: DtmfReceiver, player: Player): KeyPort {
+  const plain = new Set<(code: DtmfCode) => void>();
+  const secure = new Set<(result: KeyPushResult) => void>();
+  receiver.onKey((code) => {
+    player.keyPressed();
+    for (const listener of [...plain]) listener(code);
+  });
+  receiver.onSecureKey((result) => {
+    player.keyPressed();
+    for (const listener of [...secure]) listener(result);
+  });
+  return {
+    onKey(listener): Unsubscribe {
+      plain.add(listener);
+      return () => plain.delete(listener);
+    },
+    onSecureKey(listener): Unsubscribe {
+      secure.add(listener);
+      return () => secure.delete(listener);
+    },
+    routeTo(sink: KeySink | null) {
+      receiver.routeTo(sink);
+    },
+  };
+}
+
+/** Header that carries the flow's transfer context (non-sensitive values only, checked by the flow). */
+export const CONTEXT_HEADER = 'X-Traceless-Context';
+
+/** `key=value;key=value`, values percent-encoded so no header syntax can be injected. */
+export function encodeContext(context: Record<string, string>): string {
+  return Object.entries(context)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+    .join(';');
+}
+
+export class TransferFailedError extends Error {
+  readonly code = 'TRACELESS_TRANSFER_FAILED';
+  constructor() {
+    super('the transfer target did not accept the call');
+    this.name = 'TransferFailedError';
+  }
+}
+
+export function callControlPort(call: IncomingCall, hangupSignal: AbortSignal): CallControlPort {
+  return {
+    async transfer(target, context) {
+      const result = await call.transfer(target, [{ name: CONTEXT_HEADER, value: encodeContext(context) }]);
+      if (result !== 'accepted') throw new TransferFailedError();
+    },
+    async hangup() {
+      call.hangup();
+    },
+    hangupSignal,
+  };
+}

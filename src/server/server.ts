@@ -1,0 +1,267 @@
+// Composition: builds every layer from a validated config, in dependency order, and tears
+// them down in reverse. Start-up order: hardening → logger/metrics → cells → prompts → flows →
+// backends → media → SIP → admin. Nothing listens until everything before it has loaded.
+import { readFileSync } from 'node:fs';
+import { CellPool } from '../vault/cell-pool.ts';
+import { blockInspectorSignal, enforceHardening, hardeningFindings, readHardeningInput } from '../vault/hardening.ts';
+import { createLogger, type LogDestination, type Logger } from '../observe/logger.ts';
+import { createMetrics, type Metrics } from '../observe/metrics.ts';
+import { createCallerMasker } from '../observe/caller-mask.ts';
+import { liveness, readiness } from '../observe/health.ts';
+import { PromptStore } from '../media/prompt-store.ts';
+import { PortPool } from '../media/port-pool.ts';
+import { MediaClock } from '../media/media-clock.ts';
+import type { MediaServices } from '../media/call-media.ts';
+import { SipServer, type SipServerConfig } from '../sip/sip-server.ts';
+import { createAdmission } from '../sip/admission.ts';
+import type { IncomingCall } from '../sip/incoming-call.ts';
+import type { TransportKind } from '../sip/transport.ts';
+import { PromptCatalogue } from '../flow/catalogue.ts';
+import { loadFlowFile } from '../flow/commands.ts';
+import { defineFlow } from '../flow/define-flow.ts';
+import type { Language } from '../flow/say-as.ts';
+import { configPath, type LoadedConfig } from './config-load.ts';
+import { readSecretRef } from './secret-ref.ts';
+import { backendPortFor, buildBackends, paymentPortFor, type Backends } from './backends.ts';
+import { handleIncomingCall, type AppRuntime } from './call-handler.ts';
+import { startAdminHttp, type AdminHttp } from './admin-http.ts';
+
+export interface ServerOptions {
+  unsafeDebug?: boolean;
+  /** Log destination (default stdout). */
+  logDestination?: LogDestination;
+  /** Where the prompt catalogue lives (default: the package's prompts/). */
+  promptsRoot?: string;
+}
+
+export interface RunningServer {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  sipAddress(kind: TransportKind): { address: string; port: number } | undefined;
+  readonly adminPort: number;
+  /** SIGTERM: readiness false, new INVITEs 503, active calls finish (up to drainSeconds), then close. */
+  drain(): Promise<void>;
+  /** Ends every call (each cell wiped), closes every listener and connection; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export async function startServer(loaded: LoadedConfig, options: ServerOptions = {}): Promise<RunningServer> {
+  const { config } = loaded;
+  const findings = hardeningFindings(readHardeningInput(), { unsafeDebug: options.unsafeDebug === true });
+  enforceHardening(findings);
+  blockInspectorSignal();
+
+  const metrics = createMetrics({ backends: Object.keys(config.backends) });
+  const logger = createLogger({
+    level: config.log.level,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+    allowedNumbers: Object.keys(config.numbers).filter((number) => number !== '*'),
+    onMaskHit: (rule) => metrics.logMaskHit(rule),
+  });
+  metrics.observeLogger(() => logger.stats());
+  for (const finding of findings) logger.event('security.warning', { code: finding.id, detail: finding.remedy });
+  if (config.insecureDevelopment) logger.event('security.warning', { code: 'insecure-development', detail: 'backend TLS may be off' });
+  if (config.sip.trustedPeers === undefined && config.sip.auth === undefined) {
+    logger.event('security.warning', { code: 'open-admission', detail: 'no trustedPeers and no auth: every source may call' });
+  }
+
+  const pool = new CellPool({ cells: config.cells.max, slotsPerCell: config.cells.secretsPerCall, logger });
+  metrics.observeCells(() => ({ active: pool.stats.active, free: pool.stats.free }));
+  const memlock = pool.memoryLock();
+  if (memlock.state !== 'locked') logger.event('security.warning', { code: 'memlock', detail: memlock.remedy ?? 'raise ulimit -l' });
+
+  const closers: Array<() => Promise<void> | void> = [() => void pool.shutdown(), () => metrics.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ code: (error as { code?: string }).code ?? 'close-failed' }, 'close failed');
+      }
+    }
+    logger.flush();
+  };
+
+  try {
+    const languages = [...new Set(Object.values(config.applications).flatMap((app) => app.languages))];
+    const catalogue = new PromptCatalogue({ languages, ...(options.promptsRoot ? { root: options.promptsRoot } : {}) });
+    const prompts = loadPrompts(catalogue, languages);
+
+    const backends = buildBackends(loaded, logger);
+    closers.push(() => backends.close());
+    await backends.warm();
+    const apps = await loadApps(loaded, backends, catalogue);
+
+    const clock = new MediaClock({ onStreamError: () => logger.error({ code: 'media-stream-error' }, 'a media stream failed') });
+    closers.push(() => clock.close());
+    const media: MediaServices = {
+      pool: new PortPool(config.media.portRange),
+      clock,
+      config: {
+        bindAddress: config.media.address,
+        ...(config.media.advertiseAddress ? { advertisedAddress: config.media.advertiseAddress } : {}),
+        srtpPolicy: config.media.srtp,
+        inactivityMs: config.media.inactivitySeconds * 1000,
+      },
+    };
+
+    let draining = false;
+    const calls = new Map<IncomingCall, Promise<void>>();
+    const services = {
+      pool,
+      media,
+      prompts,
+      apps,
+      logger,
+      metrics,
+      callerMask: createCallerMasker({ mode: config.log.callerNumber }),
+      inbandDtmf: config.media.inbandDtmf,
+      track(call: IncomingCall, done: Promise<void>) {
+        calls.set(call, done);
+        void done.finally(() => calls.delete(call));
+      },
+    };
+    const sip = await SipServer.start(sipConfig(loaded, {
+      onCall: (call) => handleIncomingCall(call, services),
+      admission: admissionHook(loaded, () => draining, () => pool.stats.active),
+      routing: (dialled) => config.numbers[dialled] ?? config.numbers['*'] ?? FALLBACK_APP,
+      logger,
+    }));
+    closers.push(() => sip.close());
+
+    const admin: AdminHttp = await startAdminHttp({
+      address: config.admin.address,
+      port: config.admin.port,
+      ...(config.admin.token ? { token: readSecretRef(loaded, config.admin.token) } : {}),
+      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
+      liveness: () => liveness({ eventLoopDelayMaxMs: 0 }),
+      readiness: () =>
+        readiness({
+          started: true,
+          draining,
+          cells: { free: pool.stats.free, total: config.cells.max },
+          memlock: memlock.state,
+          backends: backends.health(),
+        }),
+    });
+    closers.push(() => admin.close());
+
+    logger.event('server.start', {
+      version: PACKAGE_VERSION,
+      cells: config.cells.max,
+      memlock: memlock.state,
+      sipListeners: config.sip.listeners.length,
+      adminListener: `${config.admin.address}:${admin.port}`,
+    });
+
+    return {
+      logger,
+      metrics,
+      sipAddress: (kind) => sip.address(kind),
+      adminPort: admin.port,
+      async drain() {
+        draining = true;
+        const started = performance.now();
+        logger.event('server.drain', { phase: 'started', activeCalls: calls.size });
+        const finished = Promise.allSettled([...calls.values()]).then(() => 'complete' as const);
+        const limit = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.drainSeconds * 1000, 'timeout').unref());
+        const phase = await Promise.race([finished, limit]);
+        logger.event('server.drain', { phase, activeCalls: calls.size, elapsedMs: performance.now() - started });
+        await closeAll();
+      },
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/**
+ * Numbers nobody configured get this app: answered (100, 200, media) exactly like a configured
+ * one, then told the service is unavailable — so numbers cannot be enumerated by response.
+ */
+const FALLBACK_APP = 'not-in-service';
+const notInService = defineFlow(async (call) => {
+  await call.say('error.unavailable');
+});
+
+function loadPrompts(catalogue: PromptCatalogue, languages: readonly string[]): PromptStore {
+  const store = new PromptStore();
+  for (const language of languages) {
+    for (const [id] of catalogue.entries(language)) {
+      const clip = `${language}/${id}`;
+      const path = catalogue.audioPath(clip);
+      if (path) store.loadFile(clip, path);
+    }
+  }
+  return store;
+}
+
+async function loadApps(loaded: LoadedConfig, backends: Backends, catalogue: PromptCatalogue): Promise<Map<string, AppRuntime>> {
+  const apps = new Map<string, AppRuntime>();
+  const firstLanguage = Object.values(loaded.config.applications)[0]?.languages[0] ?? 'en-US';
+  apps.set(FALLBACK_APP, {
+    name: FALLBACK_APP,
+    flow: notInService,
+    settings: { agentTarget: null, language: firstLanguage as Language, catalogue },
+    backendFor: (cell) => backendPortFor(backends, [], cell),
+    payment: paymentPortFor(backends, false),
+  });
+  for (const [name, app] of Object.entries(loaded.config.applications)) {
+    const flow = await loadFlowFile(configPath(loaded, app.flow));
+    apps.set(name, {
+      name,
+      flow,
+      settings: { agentTarget: app.agentUri, language: app.languages[0] as Language, catalogue },
+      backendFor: (cell) => backendPortFor(backends, app.backends, cell),
+      payment: paymentPortFor(backends, app.payment),
+    });
+  }
+  return apps;
+}
+
+function admissionHook(loaded: LoadedConfig, draining: () => boolean, activeCalls: () => number) {
+  const { sip, cells } = loaded.config;
+  const users = new Map((sip.auth?.users ?? []).map((user) => [user.username, readSecretRef(loaded, user.password)]));
+  const admission = createAdmission({
+    maxCalls: cells.max,
+    activeCalls,
+    inviteRate: { perSecond: sip.invitesPerSecondPerSource, burst: Math.max(1, Math.ceil(sip.invitesPerSecondPerSource)) },
+    ...(sip.trustedPeers ? { trustedPeers: sip.trustedPeers } : {}),
+    ...(sip.auth
+      ? { digest: { realm: sip.auth.realm, credentials: (username: string) => users.get(username), algorithms: sip.auth.algorithms } }
+      : {}),
+  });
+  return ((invite, source) =>
+    draining() ? { ok: false, status: 503, retryAfter: 30 } : admission.hook(invite, source)) as SipServerConfig['admission'] & {};
+}
+
+function sipConfig(
+  loaded: LoadedConfig,
+  hooks: Pick<SipServerConfig, 'onCall' | 'admission' | 'routing' | 'logger'>,
+): SipServerConfig {
+  const { sip } = loaded.config;
+  const stream = { maxConnections: sip.maxConnections, idleTimeoutMs: sip.idleTimeoutSeconds * 1000 };
+  const config: { -readonly [K in keyof SipServerConfig]: SipServerConfig[K] } = { ...hooks };
+  for (const listener of sip.listeners) {
+    if (listener.transport === 'udp') config.udp = { host: listener.address, port: listener.port };
+    else if (listener.transport === 'tcp') config.tcp = { host: listener.address, port: listener.port, ...stream };
+    else if (listener.tls) {
+      config.tls = {
+        host: listener.address,
+        port: listener.port,
+        ...stream,
+        cert: readFileSync(configPath(loaded, listener.tls.certFile)),
+        key: readFileSync(configPath(loaded, listener.tls.keyFile)),
+        ...(listener.tls.caFile ? { ca: readFileSync(configPath(loaded, listener.tls.caFile)) } : {}),
+        verifyClients: listener.tls.requireClientCert,
+      };
+    }
+  }
+  return config;
+}
