@@ -1,11 +1,11 @@
 // Interop: baresip (libre's SRTP) calls a minimal test UAS with mandatory SDES-SRTP
 // (mediaenc=srtp-mand). Our answer carries our own key; baresip's 440 Hz tone must arrive decrypted
-// and authenticated through a real CallMedia, with no SRTP drops. Over UDP: TLS signalling belongs
-// to the SIP stack and is the later integration item.
+// and authenticated through a real CallMedia with no SRTP drops, and baresip's decoded dump of our
+// stream must hold our frames. Over UDP: TLS signalling belongs to the SIP stack (later item).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,17 @@ import { miniUas } from './mini-uas.ts';
 
 const skip = interopSkip('baresip');
 
-test('baresip with mandatory SDES-SRTP: its audio decrypts and authenticates, ours is accepted', { skip, timeout: 60_000 }, async () => {
+/** 16-bit PCM samples baresip's sndfile module wrote from our (decrypted) stream; empty if none. */
+function readHeard(path: string): Int16Array {
+  if (!existsSync(path)) return new Int16Array(0);
+  const wav = readFileSync(path);
+  const data = wav.indexOf('data');
+  if (data < 0) return new Int16Array(0);
+  const bytes = wav.subarray(data + 8);
+  return new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~1)));
+}
+
+test('baresip with mandatory SDES-SRTP: each side decrypts and authenticates the other', { skip, timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'traceless-baresip-'));
   const rtpBase = 47000 + Math.floor(Math.random() * 500) * 10;
   writeFileSync(
@@ -26,7 +36,6 @@ test('baresip with mandatory SDES-SRTP: its audio decrypts and authenticates, ou
       'poll_method epoll',
       'sip_listen 127.0.0.1:0',
       'net_interface 127.0.0.1',
-      `audio_player aufile,${join(dir, 'heard.wav')}`,
       'audio_source ausine,440',
       'ausrc_srate 48000',
       'ausrc_channels 2',
@@ -36,6 +45,8 @@ test('baresip with mandatory SDES-SRTP: its audio decrypts and authenticates, ou
       'module ausine.so',
       'module aufile.so',
       'module srtp.so',
+      'module sndfile.so',
+      `snd_path ${dir}`,
       'module_app menu.so',
       'module_app account.so',
       '',
@@ -71,6 +82,7 @@ test('baresip with mandatory SDES-SRTP: its audio decrypts and authenticates, ou
   (media as CallMedia | null)?.close();
   uas.close();
   clock.close();
+  const heard = readHeard(join(dir, readdirSync(dir).find((name) => name.endsWith('-dec.wav')) ?? 'none'));
   rmSync(dir, { recursive: true, force: true });
 
   assert.ok(offerWasSavp, 'baresip offered RTP/SAVP with a=crypto');
@@ -86,5 +98,10 @@ test('baresip with mandatory SDES-SRTP: its audio decrypts and authenticates, ou
   // libre's SRTCP (an encrypted APP packet) authenticated and decrypted; its plaintext PING/PONG and
   // BYE at hang-up are refused and counted, as anything unauthenticated must be
   assert.ok(final.rtcpReceived >= 1, 'SRTCP from baresip authenticated');
+  // What baresip decrypted and decoded from us (its sndfile dump): our CountingSource frames are µ-law
+  // 0x55 (G.711: -716) with every 5th frame the shared silence; ciphertext would decode to noise.
+  assert.ok(heard.length >= 8000, `baresip decoded ${heard.length} samples from us`);
+  const tone = heard.filter((sample) => sample === -716).length;
+  assert.ok(tone / heard.length > 0.7, `share of our frame value in what baresip heard: ${tone / heard.length}`);
   assert.ok(!/srtp.*(fail|error)|auth.*fail/i.test(output), `baresip reported SRTP trouble: ${output.slice(-600)}`);
 });
