@@ -172,6 +172,7 @@ export class CallSession implements CallControl {
       this.machine.move('confirmed');
       this.dialog.confirm();
     }
+    if (ack.body.length > 0) this.call.emit('answer', ack.body.toString('utf8'));
   }
 
   onInviteTransactionEnd(end: TransactionEnd): void {

@@ -34,6 +34,8 @@ export interface InfoMessage {
 export interface IncomingCallEvents {
   reinvite: [offer: SdpOffer];
   info: [info: InfoMessage];
+  /** Delayed offer (§13.2.1, §14.2): the INVITE had no SDP, our 200 carried the offer, the ACK the answer. */
+  answer: [sdp: string];
   /** Emitted exactly once. */
   ended: [cause: EndCause];
 }

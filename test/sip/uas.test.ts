@@ -448,3 +448,16 @@ test('an application that never answers: 480 and ended(timeout) for the INVITE, 
   assert.equal(a.lines().at(-1), 'SIP/2.0 488 Not Acceptable Here');
   assert.deepEqual(a.ended, []);
 });
+
+test('delayed offer: an INVITE without SDP, our offer in the 200, the answer from the ACK reaches the app', () => {
+  const h = harness();
+  h.send(INVITE.replace('Content-Type: application/sdp\n', '').replace('Content-Length: 5\n\nv=0\n', 'Content-Length: 0\n\n'));
+  const call = h.calls[0]!;
+  assert.equal(call.remoteSdp, '');
+  const answers: string[] = [];
+  call.on('answer', (sdp) => answers.push(sdp));
+  call.accept(ANSWER);
+  assert.ok(h.sent().at(-1)!.endsWith(`\r\n\r\n${ANSWER}`));
+  h.send(inDialog('ACK', 1, h.localTag(), 'Content-Type: application/sdp\n', 'v=0\r\ns=answer\r\n'));
+  assert.deepEqual(answers, ['v=0\r\ns=answer\r\n']);
+});
