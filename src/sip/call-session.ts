@@ -283,7 +283,10 @@ export class CallSession implements CallControl {
     const resend = () => {
       const pending = this.unacknowledged;
       if (pending === undefined) return;
-      this.channel.send(pending.response);
+      if (!this.channel.send(pending.response)) {
+        this.end('transport-error'); // §18.4: the flow is gone (e.g. the TCP connection closed)
+        return;
+      }
       pending.interval = backoff(pending.interval, T2);
       this.retransmit2xx.start(pending.interval, resend);
     };

@@ -461,3 +461,12 @@ test('delayed offer: an INVITE without SDP, our offer in the 200, the answer fro
   h.send(inDialog('ACK', 1, h.localTag(), 'Content-Type: application/sdp\n', 'v=0\r\ns=answer\r\n'));
   assert.deepEqual(answers, ['v=0\r\ns=answer\r\n']);
 });
+
+test('a 2xx that can no longer be sent (flow gone) ends the call with transport-error', () => {
+  const h = harness();
+  h.send(INVITE);
+  h.calls[0]!.accept(ANSWER);
+  h.channel.failing = true;
+  h.clock.advance(500);
+  assert.deepEqual(h.ended, ['transport-error']);
+});
