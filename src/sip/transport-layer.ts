@@ -94,7 +94,8 @@ export class TransportLayer {
   private dispatch(data: Buffer, source: Source): void {
     const transport = this.transports.get(source.kind);
     if (transport === undefined) return;
-    const result = parseMessage(data, this.limits);
+    // On TCP/TLS Content-Length is mandatory (RFC 3261 §18.3): a message without it is a 400.
+    const result = parseMessage(data, this.limits, transport.reliable ? 'stream' : 'datagram');
     if (!result.ok) {
       const { error } = result;
       this.logger.debug({ code: error.code, transport: source.kind }, 'sip.parse-error');

@@ -215,3 +215,21 @@ test('TLS: TLS 1.2+ with the configured certificate; client certificates verifie
   assert.ok(oldError instanceof Error);
   assert.equal(seen.length, 1);
 });
+
+test('TCP: a request without Content-Length gets 400, never reaches the core (RFC 3261 §18.3)', async (t) => {
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const socket = netConnect(transport.local.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const read = reader(socket);
+  const message = optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKncl').toString('latin1');
+  assert.match(message, /Content-Length: 0\r\n/);
+  socket.write(message.replace('Content-Length: 0\r\n', ''));
+  const text = await read.until((all) => all.includes('\r\n\r\n'));
+  assert.match(text, /^SIP\/2\.0 400 /);
+  assert.equal(seen.length, 0);
+  socket.destroy();
+});
