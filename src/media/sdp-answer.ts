@@ -208,8 +208,9 @@ function chooseCodecs(
   let dtmfPt: number | undefined;
   for (const pt of payloads) {
     const map = media.rtp.find((entry) => entry.payload === pt);
-    const name = map?.codec.toUpperCase();
-    const rate = map?.rate;
+    // sdp-transform types fields by their look: "a=rtpmap:96 0/8000" gives a numeric codec
+    const name = map ? String(map.codec).toUpperCase() : undefined;
+    const rate = map ? Number(map.rate) : undefined;
     if (!map) {
       const codec = STATIC_CODECS[pt];
       if (codec) found.push({ codec, pt });
@@ -240,7 +241,7 @@ function pickCrypto(media: MediaDescription): { tag: number; suite: SrtpSuite; r
     const suite = SRTP_SUITES.find((name) => name === line.suite);
     if (!suite || line.sessionConfig) continue;
     if (!Number.isInteger(line.id) || line.id < 0 || line.id > 999999999) continue;
-    const config = line.config;
+    const config = String(line.config); // numeric-looking values come back as numbers
     if (!config.startsWith('inline:') || config.includes(';')) continue;
     const params = config.slice('inline:'.length).split('|');
     if (params.length > 2) continue; // MKI present
@@ -299,6 +300,16 @@ export function negotiateOffer(offer: string | Uint8Array, options: NegotiateOpt
     scrubRegExpStatics();
   }
   if (!Array.isArray(session.media) || session.media.length === 0) return fail('sdp-no-audio');
+  try {
+    return negotiateParsed(session, options);
+  } catch {
+    // Last line of defence: the parser hands back loosely typed objects; a shape we did not foresee
+    // is a malformed offer (400), never an exception into the SIP layer.
+    return fail('sdp-malformed');
+  }
+}
+
+function negotiateParsed(session: SessionDescription, options: NegotiateOptions): NegotiateResult {
 
   const policy = options.srtpPolicy ?? 'if-tls';
   const srtpRequired = policy === 'required' || (policy === 'if-tls' && options.signallingSecure);

@@ -216,3 +216,10 @@ test('fuzz: mutated offers and random text always give an answer or a coded erro
     { numRuns: 1000 },
   );
 });
+
+test('regression (found by the fuzz test): an rtpmap whose codec name looks like a number', () => {
+  const result = ok(sdp(...head, 'm=audio 30000 RTP/AVP 0 101', 'a=rtpmap:101 0 lephone-event/8000'));
+  assert.equal(result.negotiated.codec, 'PCMU');
+  assert.equal(result.negotiated.dtmfPt, undefined);
+  rejects(sdp(...head, 'm=audio 30000 RTP/SAVP 0', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 12345'), 'sdp-no-usable-crypto', 488);
+});
