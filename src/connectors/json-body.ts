@@ -2,6 +2,7 @@
 // buffer: plain values go through JSON.stringify, secret values are written from the arena
 // with Secret.writeTo between quotes. The caller zeroes the buffer after the write.
 import type { Secret } from '../vault/types.ts';
+import { fixedBuffer } from './fixed-buffer.ts';
 
 export type JsonBodyValue = string | number | boolean | null | Secret | JsonBodyValue[] | { [key: string]: JsonBodyValue };
 
@@ -76,9 +77,9 @@ export function containsSecret(value: JsonBodyValue): boolean {
   return false;
 }
 
-/** Serialises into a Buffer.alloc'ed buffer of exactly the right size (never the shared pool). */
+/** Serialises into a zeroed buffer of exactly the right size, off the shared pool and V8's heap. */
 export function encodeJsonBody(value: JsonBodyValue): Buffer {
-  const out = Buffer.alloc(measure(value));
+  const out = fixedBuffer(measure(value));
   try {
     const end = write(value, out, 0);
     if (end !== out.length) throw new JsonBodyError('body size mismatch');

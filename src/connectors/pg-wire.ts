@@ -1,7 +1,7 @@
 // The two places where secret bytes meet the PostgreSQL wire protocol, kept out of `pg`'s
 // own code paths:
 //  - outgoing: one extended-query exchange (Parse, Bind, Describe, Execute, Sync; protocol
-//    §55.2.3) built in a Buffer.alloc'ed buffer we own, secrets written straight from the
+//    §55.2.3) built in a zeroed, fixed (fixed-buffer.ts) buffer we own, secrets written straight from the
 //    arena with Secret.writeTo and bound in binary format, zeroed after the socket took it.
 //    (pg's own serializer would copy the parameters into its pooled 8 KiB writer buffers.)
 //  - incoming: pg-protocol decodes every DataRow field into a JS string, which can never be
@@ -10,6 +10,7 @@
 //    them with zeros in the chunk before pg's parser ever reads it.
 import type { Secret, SecretKind } from '../vault/types.ts';
 import type { SecretImporter } from './types.ts';
+import { fixedBuffer } from './fixed-buffer.ts';
 
 export type WireParam = Secret | string | number | boolean | null;
 
@@ -46,7 +47,7 @@ export function buildExtendedQuery(sql: string, params: readonly WireParam[]): B
   const executeLength = 4 + 1 + 4;
   const syncLength = 4;
   const total = 5 * 1 + parseLength + bindLength + describeLength + executeLength + syncLength;
-  const out = Buffer.alloc(total);
+  const out = fixedBuffer(total);
   let at = 0;
   const header = (code: string, length: number): void => {
     out[at++] = code.charCodeAt(0);
@@ -263,7 +264,7 @@ export class ResultTap {
         this.failure = 'desync';
         return;
       }
-      this.description = Buffer.alloc(this.remaining);
+      this.description = fixedBuffer(this.remaining);
       this.descriptionFill = 0;
       this.phase = 'description';
     } else if (this.code === ERROR_RESPONSE || this.code === NOTICE_RESPONSE) {
@@ -273,7 +274,7 @@ export class ResultTap {
         this.failure = 'desync';
         return;
       }
-      this.description = Buffer.alloc(this.remaining);
+      this.description = fixedBuffer(this.remaining);
       this.descriptionFill = 0;
       this.phase = 'report';
     } else if (this.code === DATA_ROW && this.sensitiveIndex.size > 0) {
@@ -357,7 +358,7 @@ export class ResultTap {
       if (length > this.options.maxSecretBytes) this.refusal = 'secret-too-long';
       else if (!this.options.importer) this.refusal = 'no-cell';
       // A refused field is still collected and zeroed, so it never reaches pg's parser.
-      this.staging = Buffer.alloc(length);
+      this.staging = fixedBuffer(length);
       this.stagingFill = 0;
     }
     this.phase = 'field';

@@ -243,6 +243,7 @@ export class PostgresConnector {
       // pg's Submittable type names its internal Connection class; ours uses its stream only.
       client.query(query as unknown as pg.Submittable);
       const result = await query.done;
+      if (operation.sensitiveColumns.size > 0) await scrubClearOut(this.name, client, query.replyBytes);
       this.reachable = true;
       healthy = true;
       this.logger.debug({ event: 'backend.query', backend: this.name, operation: operationName, rows: result.rowCount, latencyMs: elapsedMs() }, 'backend query');
@@ -315,6 +316,24 @@ export class PostgresConnector {
   }
 }
 
+/** node's TLS layer decrypts records into a 16 KiB buffer on the native stack (TLSWrap::ClearOut). */
+const CLEAR_OUT_CHUNK = 16 * 1024;
+
+/**
+ * The reply that carried sensitive columns was decrypted into node's native stack buffer,
+ * out of JavaScript's reach, where it stays until another record overwrites it. One more
+ * round trip whose reply is at least as long makes the next decryption overwrite it.
+ * (Verified by test/connectors/residue.test.ts; a mitigation, not a guarantee.)
+ */
+async function scrubClearOut(backend: string, client: PoolClient, replyBytes: number): Promise<void> {
+  const length = Math.min(replyBytes, CLEAR_OUT_CHUNK) + 64;
+  try {
+    await client.query('SELECT repeat(\' \', $1::int)', [length]);
+  } catch (error) {
+    throw connectFailure(backend, error);
+  }
+}
+
 function connectFailure(backend: string, error: unknown): BackendUnavailableError {
   if (error instanceof pg.DatabaseError) return new BackendUnavailableError(backend, 'rejected', error.code);
   const { reason, detail } = classifyNetworkError(error);
@@ -351,6 +370,8 @@ class TappedQuery {
   private rowCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private missingSensitive: string | undefined;
+  /** Bytes of the reply seen by the tap (the scrub after sensitive results is sized by it). */
+  replyBytes = 0;
 
   constructor(
     private readonly backend: string,
@@ -381,6 +402,7 @@ class TappedQuery {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.replyBytes += chunk.length;
     this.tap.feed(chunk);
     if (this.tap.failure === 'desync') {
       this.abort('protocol', 'desync');

@@ -14,6 +14,7 @@ import { HttpsPaymentGateway } from '../../src/connectors/payment-gateway.ts';
 import { PostgresConnector } from '../../src/connectors/postgres.ts';
 import { silentLogger } from '../../src/connectors/types.ts';
 import { acquireCell } from './cells.ts';
+import { fixedBuffer } from '../../src/connectors/fixed-buffer.ts';
 
 let pki: Pki;
 let db: ReadyProcess<CityDbInfo>;
@@ -31,7 +32,7 @@ after(async () => {
 
 /** Random digits written straight into a zeroed buffer; with `luhn` the last digit makes it Luhn-valid. */
 function canaryDigits(length: number, prefix: number[], luhn: boolean): Buffer {
-  const digits = Buffer.alloc(length);
+  const digits = fixedBuffer(length);
   for (let index = 0; index < length; index += 1) digits[index] = 0x30 + (prefix[index] ?? randomInt(10));
   if (luhn) {
     let sum = 0;
@@ -116,7 +117,7 @@ function scanOwnMemory(needles: Needle[]): { counts: number[]; where: string[] }
   return { counts, where };
 }
 
-test('no card number or citation left in memory after the call', async () => {
+test('no card number or citation left in memory after the call, including one the database sent back', async () => {
   const cell = acquireCell();
   const card = canaryDigits(16, [4], true);
   const citation = canaryDigits(8, [9], false);
@@ -148,7 +149,11 @@ test('no card number or citation left in memory after the call', async () => {
       database: 'city',
       user: 'traceless',
       tls: { ca: pki.ca, cert: pki.client.cert, key: pki.client.key },
-      operations: { ticket: { sql: 'SELECT id FROM tickets WHERE citation = $1' } },
+      operations: {
+        ticket: { sql: 'SELECT id FROM tickets WHERE citation = $1' },
+        // The server sends the value back: it must arrive in the arena, not in a string.
+        echo: { sql: 'SELECT $1::text AS echo', sensitiveColumns: { echo: 'account' } },
+      },
     },
     silentLogger,
   );
@@ -156,6 +161,8 @@ test('no card number or citation left in memory after the call', async () => {
     const charged = await new HttpsPaymentGateway(https, silentLogger).charge({ amountCents: 6500, card: cardSecret, expiry, cvv, zip, idempotencyKey: 'residue-1' });
     assert.equal(charged.approved, true);
     assert.equal((await city.run('ticket', [citationSecret])).rowCount, 0);
+    const echoed = (await city.run('echo', [citationSecret], { cell })).rows[0]!.echo;
+    assert.ok(citationSecret.equals(echoed as typeof citationSecret));
   } finally {
     await https.close();
     await city.close();
