@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPki } from './certs.ts';
+import { AUDITOR_ROLE } from './city-schema.ts';
 import type { Pki } from './certs.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,8 +22,18 @@ export interface ClientTlsPaths {
 }
 
 export interface DemoStack {
-  db: { host: string; port: number; database: string; user: string; tls: ClientTlsPaths };
-  gateway: { url: string; host: string; port: number; tls: ClientTlsPaths };
+  db: {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    tls: ClientTlsPaths;
+    /** The city's read-only auditor login (never configured in the IVR): role and client certificate. */
+    auditor: { user: string; cert: string; key: string };
+    /** The database process (stopping it stops PostgreSQL: what tests of an outage do). */
+    pid: number;
+  };
+  gateway: { url: string; host: string; port: number; tls: ClientTlsPaths; pid: number };
   /** Stops both processes and removes every temporary file; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -54,6 +65,10 @@ export function spawnReady<T>(script: string, args: string[]): Promise<ReadyProc
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: join(here, '..', '..'),
+    // Its own process group: Ctrl-C (or a supervisor's group kill) reaches only the IVR, which
+    // then stops this child in order. Signalled all at once, postgres would exit under its
+    // parent's feet and the orderly stop would wait for it forever.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -107,7 +122,7 @@ export function startGatewayProcess(pki: Pki): Promise<ReadyProcess<{ port: numb
 }
 
 export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
-  const pki = createPki(options.tmpRoot ? { tmpRoot: options.tmpRoot } : {});
+  const pki = createPki({ auditorName: AUDITOR_ROLE, ...(options.tmpRoot ? { tmpRoot: options.tmpRoot } : {}) });
   const clientTls: ClientTlsPaths = { ca: pki.ca, cert: pki.client.cert, key: pki.client.key };
   const started: Array<ReadyProcess<unknown>> = [];
   let stopping: Promise<void> | undefined;
@@ -133,9 +148,16 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
   try {
     if (db.status === 'rejected') throw db.reason;
     if (gateway.status === 'rejected') throw gateway.reason;
+    const auditor = { user: AUDITOR_ROLE, cert: pki.auditor!.cert, key: pki.auditor!.key };
     return {
-      db: { ...db.value.info, tls: clientTls },
-      gateway: { url: `https://localhost:${gateway.value.info.port}/v1/charges`, host: 'localhost', port: gateway.value.info.port, tls: clientTls },
+      db: { ...db.value.info, tls: clientTls, auditor, pid: db.value.child.pid! },
+      gateway: {
+        url: `https://localhost:${gateway.value.info.port}/v1/charges`,
+        host: 'localhost',
+        port: gateway.value.info.port,
+        tls: clientTls,
+        pid: gateway.value.child.pid!,
+      },
       stop,
     };
   } catch (error) {
