@@ -73,3 +73,43 @@ test('a bad config lists every problem by path and line, exit 2', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const fixture = (name: string) => new URL(`../flow/fixtures/${name}`, import.meta.url).pathname;
+
+test('validate: a good flow prints ok and exits 0', () => {
+  const result = traceless('validate', fixture('pin-check.yaml'));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /pin-check\.yaml: ok/);
+});
+
+test('validate: a flow that leaks a secret is rejected with file:line:col, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-flow-'));
+  try {
+    const file = join(dir, 'leaky.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: leaky',
+        'agent: sip:agent@example.test',
+        'steps:',
+        '  - gatherSecret: { prompt: pin.enter, kind: pin, min: 4, max: 4, into: pin }',
+        '  - transfer: { target: agent, context: { pin: $pin } }',
+        '',
+      ].join('\n'),
+    );
+    const result = traceless('validate', file);
+    assert.equal(result.code, 2);
+    assert.match(result.stdout, /leaky\.yaml:5:\d+/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('simulate: prints the transcript with plain keys and masks secure ones', () => {
+  const result = traceless('simulate', fixture('pin-check.yaml'), '--keys', '1234#,9876');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /play en-US\/greeting/);
+  assert.match(result.stdout, /key {2}1\n/);
+  assert.match(result.stdout, /key {2}•/);
+  assert.doesNotMatch(result.stdout, /9876|key {2}9/);
+});
