@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { loopbackNamespaceSkip, runInLoopbackNamespace } from '../sip/loopback-namespace.ts';
+import { loopbackNamespaceSkip, runInLoopbackNamespace } from '../support/loopback-namespace.ts';
 import type { InteropReport } from './interop-harness.ts';
 
 const skip = loopbackNamespaceSkip('baresip');

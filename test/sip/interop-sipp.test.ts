@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { loopbackNamespaceSkip, runInLoopbackNamespace } from './loopback-namespace.ts';
+import { loopbackNamespaceSkip, runInLoopbackNamespace } from '../support/loopback-namespace.ts';
 import type { UasReport } from './test-uas.ts';
 
 const skip = loopbackNamespaceSkip('sipp');

@@ -3,7 +3,7 @@
 // loopback, so nothing they open is reachable from outside.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { interopSkip } from '../support/interop.ts';
+import { interopSkip } from './interop.ts';
 
 /** `skip` option for node:test: the tools plus unprivileged network namespaces. */
 export function loopbackNamespaceSkip(...tools: string[]): false | string {
