@@ -107,7 +107,9 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   let mediaTimedOut = false;
   call.on('ended', (cause) => {
     endCause = cause;
-    ended.abort();
+    // A completed transfer ends the dialog too, but the flow learns that from transfer()'s
+    // result; signalling it as a hang-up would win the race and record 'abandoned'.
+    if (cause !== 'transfer') ended.abort();
   });
 
   const player = cell.attach(new Player());
@@ -120,7 +122,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   if (!answered.ok) {
     call.reject(answered.error.status, answered.error.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here');
     log.event('sip.reject', { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
-    finish(cell, record, services, 'rejected', 'media-rejected');
+    finish(callId, cell, record, services, 'rejected', 'media-rejected');
     return;
   }
   const media = cell.attach(answered.media);
@@ -142,7 +144,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   });
 
   if (ended.signal.aborted || !call.accept(answered.answerSdp)) {
-    finish(cell, record, services, 'abandoned', causeOf(endCause, false));
+    finish(callId, cell, record, services, 'abandoned', causeOf(endCause, false));
     return;
   }
   record.answered();
@@ -167,11 +169,15 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
     observe,
   );
   call.hangup();
-  finish(cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
+  finish(callId, cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
 }
 
 function observeFlow(event: FlowEvent, callId: string, log: Logger, record: CallRecordBuilder): void {
   switch (event.type) {
+    case 'input.open':
+      // Keys are taken from here on (barge-in): what an automated caller waits for.
+      log.event('flow.step', { callId, step: event.step, kind: 'open' });
+      return;
     case 'input.armed':
       log.event('flow.step', { callId, step: event.step, kind: 'armed' });
       record.step(event.step);
@@ -192,6 +198,7 @@ function observeFlow(event: FlowEvent, callId: string, log: Logger, record: Call
 
 /** The one exit: release (close cascade + verified wipe), then the call record and metrics. */
 function finish(
+  callId: string,
   cell: Cell,
   record: CallRecordBuilder,
   services: CallHandlerServices,
@@ -203,6 +210,7 @@ function finish(
     record.wiped(report.wipe);
     services.metrics.wipe({ bytes: report.wipe.bytes, verified: report.wipe.verified, durationMs: report.wipeSeconds * 1000 });
     services.logger.event('cell.wipe', {
+      callId,
       cell: report.cellId,
       bytes: report.wipe.bytes,
       verified: report.wipe.verified,
