@@ -127,6 +127,8 @@ export const DEFAULT_SETTINGS: FlowSettings = {
 /** Observer for the simulator and the step log: what the runtime did, never a key value. */
 export type FlowEvent =
   | { type: 'play'; items: readonly PlayItem[] }
+  /** An entry step takes keys from now on, its prompt still playing (barge-in). */
+  | { type: 'input.open'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'input.armed'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'gather.done'; step: 'gather' | 'gatherSecret' | 'menu'; outcome: string; keys: number }
   | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number }
@@ -554,6 +556,8 @@ export class CallContext {
         };
       }
       dispatch({ type: 'start' });
+      // With barge-in the caller may key as soon as the prompt starts (keys are routed above).
+      if (io.spec.bargeIn && !closed) this.#observe({ type: 'input.open', step: io.step });
     });
   }
 

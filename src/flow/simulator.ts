@@ -134,6 +134,7 @@ function describeEvent(event: FlowEvent): string | null {
     case 'log':
       return `log ${event.event}`;
     case 'play':
+    case 'input.open':
     case 'input.armed':
       return null;
   }
