@@ -40,6 +40,8 @@ export interface Pki {
   client: CertFiles;
   /** Present when createPki() was asked for negative-test material. */
   variants?: NegativeVariants;
+  /** Present when createPki() was given an auditorName: a second client certificate with that CN. */
+  auditor?: CertFiles;
   /** Deletes the directory; safe to call twice. */
   remove(): void;
 }
@@ -51,6 +53,8 @@ export interface PkiOptions {
   clientName?: string;
   /** Also produce the wrong-CA, wrong-host and expired variants. */
   negativeVariants?: boolean;
+  /** Also issue a client certificate with this CN (the city's read-only auditor role). */
+  auditorName?: string;
 }
 
 const SERVER_HOSTS = 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1';
@@ -126,6 +130,7 @@ export function createPki(options: PkiOptions = {}): Pki {
     const server = writer.leaf('server', 'ca', 'localhost', 'server', VALID_DAYS, SERVER_HOSTS);
     const client = writer.leaf('client', 'ca', options.clientName ?? 'traceless', 'client', VALID_DAYS);
     const pki: Pki = { dir, ca, server, client, remove };
+    if (options.auditorName) pki.auditor = writer.leaf('auditor', 'ca', options.auditorName, 'client', VALID_DAYS);
     if (options.negativeVariants) {
       const otherCa = writer.ca('other-ca');
       pki.variants = {

