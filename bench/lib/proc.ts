@@ -1,0 +1,76 @@
+// What the bench reads from /proc: a process's CPU (utime+stime, all threads, and its main thread
+// alone), its resident memory, and the whole machine's busy time — sampled at the start and the
+// end of a measurement window.
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime+stime in seconds from a /proc/.../stat line (fields 14 and 15, after the `(comm)`). */
+function cpuSecondsOf(statPath: string): number {
+  const text = readFileSync(statPath, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+export interface ProcessSample {
+  atMs: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  rssKiB: number;
+}
+
+export function sampleProcess(pid: number): ProcessSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return {
+    atMs: performance.now(),
+    cpuSeconds: cpuSecondsOf(`/proc/${pid}/stat`),
+    mainThreadCpuSeconds: cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`),
+    rssKiB: rss ? Number(rss[1]) : Number.NaN,
+  };
+}
+
+/** Share of one core used between two samples, in percent (100 = one core busy). */
+export function corePercent(from: ProcessSample, to: ProcessSample, mainThread = false): number {
+  const seconds = (to.atMs - from.atMs) / 1000;
+  const used = mainThread ? to.mainThreadCpuSeconds - from.mainThreadCpuSeconds : to.cpuSeconds - from.cpuSeconds;
+  return (100 * used) / seconds;
+}
+
+export interface MachineSample {
+  busy: number;
+  total: number;
+}
+
+export function sampleMachine(): MachineSample {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** Whole machine busy share between two samples, in percent of all cores. */
+export function machineBusyPercent(from: MachineSample, to: MachineSample): number {
+  const total = to.total - from.total;
+  return total === 0 ? 0 : (100 * (to.busy - from.busy)) / total;
+}
+
+export interface MachineInfo {
+  nproc: number;
+  model: string;
+  loadAverage: number[];
+}
+
+export function machineInfo(): MachineInfo {
+  return { nproc: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
+}

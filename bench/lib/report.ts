@@ -1,0 +1,167 @@
+// The bench's Markdown: one row per step and callee, our figures as ratios to the C floor, the
+// call-rate probe, and each issue 9 target with met/missed and by how much.
+
+interface Step {
+  target: string;
+  calls: number;
+  void: boolean;
+  voidReason: string | null;
+  failedCalls: number;
+  rejected503: number;
+  failures: string[];
+  cpuPercentPerCall: number | null;
+  cpuPercentTotal: number | null;
+  rssKiBPerCall: number | null;
+  generator: { cpuPercent: number | null; mainThreadPercent: number | null };
+  machineBusyPercent: number | null;
+  rtp: { streams: number; lossPercent: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
+  keyResponse: { keys: number; answered: number; latencyMs: { p50: number; p99: number; max: number } } | null;
+  inviteTo200Ms: { p50: number | null; p99: number | null };
+  wipeMs: { p50: number | null; p99: number | null; max: number | null; count: number } | null;
+}
+
+interface Rate {
+  target: string;
+  rate: number;
+  achievedRate: number | null;
+  failed: number;
+  rejected503: number;
+  inviteTo200Ms: { p50: number | null; p99: number | null };
+  ok: boolean;
+}
+
+export interface Results {
+  mode: string;
+  date: string;
+  durationSeconds: number | null;
+  commit: string;
+  uncommittedChanges: boolean;
+  machine: { nproc: number; model: string; loadAverageBefore: number[]; loadAverageAfter: number[]; node: string };
+  steps: Step[];
+  brokeAt: { calls: number; reason: string } | null;
+  rates: Rate[];
+  micro: Record<string, unknown>;
+}
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  met: boolean | null;
+  by: string;
+}
+
+const fmt = (n: number | null | undefined, digits = 2): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
+const ratio = (ours: number | null, floor: number | null): string =>
+  ours === null || floor === null || !Number.isFinite(ours) || !Number.isFinite(floor) || floor <= 0 ? '—' : `${(ours / floor).toFixed(1)}×`;
+
+function floorOf(results: Results, calls: number): Step | undefined {
+  return results.steps.find((s) => s.target === 'sipp-floor' && s.calls === calls);
+}
+
+/** Our largest step that was not void and lost no call: where the per-call figures are judged. */
+function judgedStep(results: Results): Step | undefined {
+  const ours = results.steps.filter((s) => s.target === 'traceless' && !s.void);
+  const atTarget = ours.filter((s) => s.calls <= 1000);
+  return (atTarget.length > 0 ? atTarget : ours).at(-1);
+}
+
+function missBy(measured: number, limit: number, higherIsBetter: boolean): string {
+  if (higherIsBetter) return measured >= limit ? `${(measured / limit).toFixed(2)}× the target` : `${(limit - measured).toFixed(0)} short (${((100 * measured) / limit).toFixed(0)}% of target)`;
+  return measured <= limit ? `${((100 * measured) / limit).toFixed(0)}% of the limit` : `${(measured / limit).toFixed(1)}× over (+${(measured - limit).toPrecision(3)})`;
+}
+
+export function targetsOf(results: Results): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const ours = results.steps.filter((s) => s.target === 'traceless');
+  const clean = ours.filter((s) => !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0);
+  const maxClean = Math.max(0, ...clean.map((s) => s.calls));
+  const maxTried = Math.max(0, ...ours.map((s) => s.calls));
+  rows.push({
+    target: '≥ 1,000 concurrent calls with 0 loss',
+    measured: `${maxClean} calls clean (largest step run: ${maxTried})`,
+    met: maxClean >= 1000 ? true : maxTried < 1000 && clean.length === ours.length ? null : false,
+    by: maxClean >= 1000 ? 'met' : maxTried < 1000 && clean.length === ours.length ? `not reached by this mode (steps up to ${maxTried})` : missBy(maxClean, 1000, true),
+  });
+  const judged = judgedStep(results);
+  const at = judged ? ` at ${judged.calls} calls` : '';
+  const add = (target: string, value: number | null | undefined, limit: number, unit: string, higherIsBetter = false, where = at) => {
+    if (value === null || value === undefined || !Number.isFinite(value)) {
+      rows.push({ target, measured: 'not measured', met: null, by: '—' });
+      return;
+    }
+    const met = higherIsBetter ? value >= limit : value <= limit;
+    rows.push({ target, measured: `${fmt(value, unit === '%' ? 3 : 2)} ${unit}${where}`, met, by: missBy(value, limit, higherIsBetter) });
+  };
+  add('send lateness p99 ≤ 5 ms', judged?.rtp.latenessMs.p99, 5, 'ms');
+  add('key → response p99 ≤ 25 ms', judged?.keyResponse?.latencyMs.p99, 25, 'ms');
+  const at100 = results.rates.find((r) => r.target === 'traceless' && r.rate === 100);
+  add('INVITE → 200 OK p99 ≤ 10 ms at 100 calls/s', at100?.inviteTo200Ms.p99, 10, 'ms', false, ' (on the wire, call-rate probe at 100 calls/s)');
+  const sustained = Math.max(0, ...results.rates.filter((r) => r.target === 'traceless' && r.ok).map((r) => r.rate));
+  const triedRates = results.rates.filter((r) => r.target === 'traceless');
+  const rateCapped = triedRates.length > 0 && triedRates.every((r) => r.ok);
+  rows.push({
+    target: '≥ 300 calls/s sustained',
+    measured: `${sustained} calls/s${rateCapped ? ' (highest rate tried)' : ''}`,
+    met: sustained >= 300,
+    by: missBy(sustained, 300, true),
+  });
+  add('CPU ≤ 0.10% of a core per call', judged?.cpuPercentPerCall, 0.1, '%');
+  add('RSS ≤ 64 KiB per call', judged?.rssKiBPerCall, 64, 'KiB');
+  const wipes = ours.map((s) => s.wipeMs?.p99).filter((v): v is number => typeof v === 'number');
+  add('wipe ≤ 100 µs', wipes.length > 0 ? Math.max(...wipes) * 1000 : null, 100, 'µs', false, ' (worst step p99, cell.wipe events)');
+  return rows;
+}
+
+export function renderMarkdown(results: Results): string {
+  const m = results.machine;
+  const lines: string[] = [];
+  lines.push(`# Traceless bench — ${results.mode} run`);
+  lines.push('');
+  lines.push(`- date: ${results.date} (${results.durationSeconds ?? '?'} s)`);
+  lines.push(`- commit: ${results.commit}${results.uncommittedChanges ? ' (with uncommitted changes under src/, bench/ or prompts/)' : ''}`);
+  lines.push(`- machine: ${m.nproc}× ${m.model}, Node ${m.node}; load average before ${m.loadAverageBefore.join(' ')}, after ${m.loadAverageAfter.join(' ')} (shared machine; the load generator and capture run on it too)`);
+  lines.push('');
+  lines.push('## Concurrent calls (prompt-and-gather flow vs the sipp UAS floor)');
+  lines.push('');
+  lines.push('| calls | callee | CPU %/call (×floor) | RSS KiB/call (×floor) | send lateness p50/p99/max ms | loss % | jitter mean/max ms | key → response p50/p99 ms (answered) | INVITE → 200 p50/p99 ms | wipe p50/p99 µs | generator CPU % (main) | machine busy % | notes |');
+  lines.push('|---:|---|---|---|---|---:|---|---|---|---:|---|---:|---|');
+  for (const s of results.steps) {
+    const floor = s.target === 'traceless' ? floorOf(results, s.calls) : undefined;
+    const cpu = `${fmt(s.cpuPercentPerCall, 4)}${floor ? ` (${ratio(s.cpuPercentPerCall, floor.cpuPercentPerCall)})` : ''}`;
+    const rss = `${fmt(s.rssKiBPerCall, 1)}${floor ? ` (${ratio(s.rssKiBPerCall, floor.rssKiBPerCall)})` : ''}`;
+    const late = `${fmt(s.rtp.latenessMs.p50)} / ${fmt(s.rtp.latenessMs.p99)} / ${fmt(s.rtp.latenessMs.max)}`;
+    const jitter = `${fmt(s.rtp.jitterMs.mean)} / ${fmt(s.rtp.jitterMs.max)}`;
+    const keys = s.keyResponse ? `${fmt(s.keyResponse.latencyMs.p50)} / ${fmt(s.keyResponse.latencyMs.p99)} (${s.keyResponse.answered}/${s.keyResponse.keys})` : 'n/a';
+    const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed calls` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
+    lines.push(
+      `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} | ${notes} |`,
+    );
+  }
+  if (results.brokeAt) lines.push('', `Service level broke at ${results.brokeAt.calls} calls: ${results.brokeAt.reason}.`);
+  for (const s of results.steps.filter((step) => step.failures.length > 0)) {
+    lines.push('', `sipp errors, ${s.target} at ${s.calls} calls (first lines):`, '', ...s.failures.slice(0, 3).map((line) => `    ${line}`));
+  }
+  lines.push('');
+  lines.push('## Call rate (INVITE, 1 s of audio, BYE; a rate passes with every call answered, no 503 and ≥ 90% of the rate achieved)');
+  lines.push('');
+  lines.push('| callee | offered calls/s | achieved | failed | 503 | INVITE → 200 p50/p99 ms | pass |');
+  lines.push('|---|---:|---:|---:|---:|---|---|');
+  for (const r of results.rates) {
+    lines.push(`| ${r.target} | ${r.rate} | ${fmt(r.achievedRate, 0)} | ${r.failed} | ${r.rejected503} | ${fmt(r.inviteTo200Ms.p50)} / ${fmt(r.inviteTo200Ms.p99)} | ${r.ok ? 'yes' : 'no'} |`);
+  }
+  lines.push('');
+  lines.push('## Targets (issue 9)');
+  lines.push('');
+  lines.push('| target | measured | met | by |');
+  lines.push('|---|---|---|---|');
+  for (const t of targetsOf(results)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} | ${t.by} |`);
+  const sip = results.micro.sipParse as { inviteParseSerializePerSecond?: number; slowestHostileParseMs?: number } | undefined;
+  const vault = results.micro.vault as { pool?: { unprotected?: { wipeUs?: { p50: number; p99: number } } }; arenaPerCell?: { lockedBytes?: number } } | undefined;
+  lines.push('');
+  lines.push('## In-process micro-benchmarks (bench/sip-parse.ts, bench/vault-wipe.ts)');
+  lines.push('');
+  lines.push(`- SIP INVITE parse+serialize: ${sip?.inviteParseSerializePerSecond?.toLocaleString('en-US') ?? '—'} msg/s; slowest hostile parse ${fmt(sip?.slowestHostileParseMs, 3)} ms`);
+  lines.push(`- vault wipe per call (no server around it): p50 ${fmt(vault?.pool?.unprotected?.wipeUs?.p50, 1)} µs, p99 ${fmt(vault?.pool?.unprotected?.wipeUs?.p99, 1)} µs; arena locked per cell ${vault?.arenaPerCell?.lockedBytes ?? '—'} B`);
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
