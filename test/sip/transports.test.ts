@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
 import { UdpTransport } from '../../src/sip/transport-udp.ts';
 import { TcpTransport } from '../../src/sip/transport-tcp.ts';
+import type { StreamTransportOptions } from '../../src/sip/transport-tcp.ts';
 import { TlsTransport } from '../../src/sip/transport-tls.ts';
 import { TransportLayer, stampVia, responseTarget } from '../../src/sip/transport-layer.ts';
 import type { MessageSink } from '../../src/sip/transport-layer.ts';
@@ -54,6 +55,22 @@ function reader(socket: Socket | import('node:tls').TLSSocket) {
       return out;
     },
   };
+}
+
+/** A TCP listener on 127.0.0.1 feeding a transport layer, closed when the test ends. */
+async function tcpLayer(t: { after(fn: () => unknown): void }, sink: MessageSink, options: Partial<StreamTransportOptions> = {}) {
+  const layer = new TransportLayer(sink);
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, ...options }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  return transport;
+}
+
+/** A client connection to the listener, with a reader on it. */
+async function tcpClient(port: number) {
+  const socket = netConnect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return { socket, read: reader(socket) };
 }
 
 test('stampVia adds received when the sent-by host differs, and rport when asked (RFC 3581)', () => {
@@ -117,13 +134,8 @@ test('UDP: a malformed request that can be answered gets 400, never a crash', as
 
 test('TCP: framing across chunks, CRLFCRLF ping answered with CRLF, response on the same connection', async (t) => {
   const { seen, sink } = echoSink();
-  const layer = new TransportLayer(sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
-  layer.add(transport);
-  t.after(() => layer.close());
-  const socket = netConnect(transport.local.port, '127.0.0.1');
-  await once(socket, 'connect');
-  const read = reader(socket);
+  const transport = await tcpLayer(t, sink);
+  const { socket, read } = await tcpClient(transport.local.port);
   socket.write('\r\n\r\n');
   const pong = await read.until((text) => text.length >= 2);
   assert.equal(pong, '\r\n');
@@ -137,10 +149,7 @@ test('TCP: framing across chunks, CRLFCRLF ping answered with CRLF, response on 
 });
 
 test('TCP: the per-IP connection limit refuses an extra connection while the first keeps working', async (t) => {
-  const layer = new TransportLayer(echoSink().sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, maxConnectionsPerIp: 1 }, (data, source) => layer.receive(data, source));
-  layer.add(transport);
-  t.after(() => layer.close());
+  const transport = await tcpLayer(t, echoSink().sink, { maxConnectionsPerIp: 1 });
   const first = netConnect(transport.local.port, '127.0.0.1');
   const firstRead = reader(first);
   await once(first, 'connect');
@@ -157,26 +166,16 @@ test('TCP: the per-IP connection limit refuses an extra connection while the fir
 });
 
 test('TCP: an idle connection is closed by the server', async (t) => {
-  const layer = new TransportLayer(echoSink().sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, idleTimeoutMs: 50 }, (data, source) => layer.receive(data, source));
-  layer.add(transport);
-  t.after(() => layer.close());
-  const socket = netConnect(transport.local.port, '127.0.0.1');
-  const read = reader(socket);
-  await once(socket, 'connect');
+  const transport = await tcpLayer(t, echoSink().sink, { idleTimeoutMs: 50 });
+  const { socket, read } = await tcpClient(transport.local.port);
   assert.equal(await read.until(() => false), '');
   assert.ok(socket.destroyed);
 });
 
 test('TCP: an oversize message gets 400 and the connection is closed', async (t) => {
-  const layer = new TransportLayer(echoSink().sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, maxMessageBytes: 1024 }, (data, source) => layer.receive(data, source));
-  layer.add(transport);
-  t.after(() => layer.close());
-  const socket = netConnect(transport.local.port, '127.0.0.1');
-  await once(socket, 'connect');
+  const transport = await tcpLayer(t, echoSink().sink, { maxMessageBytes: 1024 });
+  const { socket, read } = await tcpClient(transport.local.port);
   socket.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKbig').toString('latin1').replace('Content-Length: 0', 'Content-Length: 5000'));
-  const read = reader(socket);
   const text = await read.until(() => false);
   assert.match(text, /^SIP\/2\.0 400 /);
 });
@@ -218,13 +217,8 @@ test('TLS: TLS 1.2+ with the configured certificate; client certificates verifie
 
 test('TCP: a request without Content-Length gets 400, never reaches the core (RFC 3261 §18.3)', async (t) => {
   const { seen, sink } = echoSink();
-  const layer = new TransportLayer(sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
-  layer.add(transport);
-  t.after(() => layer.close());
-  const socket = netConnect(transport.local.port, '127.0.0.1');
-  await once(socket, 'connect');
-  const read = reader(socket);
+  const transport = await tcpLayer(t, sink);
+  const { socket, read } = await tcpClient(transport.local.port);
   const message = optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKncl').toString('latin1');
   assert.match(message, /Content-Length: 0\r\n/);
   socket.write(message.replace('Content-Length: 0\r\n', ''));
