@@ -14,6 +14,8 @@ interface Step {
   rssKiBPerCall: number | null;
   generator: { cpuPercent: number | null; mainThreadPercent: number | null };
   machineBusyPercent: number | null;
+  otherCores: number | null;
+  endings: Record<string, number> | null;
   rtp: { streams: number; lossPercent: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
   keyResponse: { keys: number; answered: number; latencyMs: { p50: number; p99: number; max: number } } | null;
   inviteTo200Ms: { p50: number | null; p99: number | null };
@@ -123,7 +125,7 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   lines.push('## Concurrent calls (prompt-and-gather flow vs the sipp UAS floor)');
   lines.push('');
-  lines.push('| calls | callee | CPU %/call (×floor) | RSS KiB/call (×floor) | send lateness p50/p99/max ms | loss % | jitter mean/max ms | key → response p50/p99 ms (answered) | INVITE → 200 p50/p99 ms | wipe p50/p99 µs | generator CPU % (main) | machine busy % | notes |');
+  lines.push('| calls | callee | CPU %/call (×floor) | RSS KiB/call (×floor) | send lateness p50/p99/max ms | loss % | jitter mean/max ms | key → response p50/p99 ms (answered) | INVITE → 200 p50/p99 ms | wipe p50/p99 µs | generator CPU % (main) | machine busy % (other cores) | notes |');
   lines.push('|---:|---|---|---|---|---:|---|---|---|---:|---|---:|---|');
   for (const s of results.steps) {
     const floor = s.target === 'traceless' ? floorOf(results, s.calls) : undefined;
@@ -134,12 +136,13 @@ export function renderMarkdown(results: Results): string {
     const keys = s.keyResponse ? `${fmt(s.keyResponse.latencyMs.p50)} / ${fmt(s.keyResponse.latencyMs.p99)} (${s.keyResponse.answered}/${s.keyResponse.keys})` : 'n/a';
     const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed calls` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
     lines.push(
-      `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} | ${notes} |`,
+      `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} (${fmt(s.otherCores, 2)}) | ${notes} |`,
     );
   }
   if (results.brokeAt) lines.push('', `Service level broke at ${results.brokeAt.calls} calls: ${results.brokeAt.reason}.`);
   for (const s of results.steps.filter((step) => step.failures.length > 0)) {
     lines.push('', `sipp errors, ${s.target} at ${s.calls} calls (first lines):`, '', ...s.failures.slice(0, 3).map((line) => `    ${line}`));
+    if (s.endings) lines.push('', `IVR call records for that step (outcome/hangupCause): ${Object.entries(s.endings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   lines.push('');
   lines.push('## Call rate (INVITE, 1 s of audio, BYE; a rate passes with every call answered, no 503 and ≥ 90% of the rate achieved)');
