@@ -7,7 +7,6 @@
 // call is checked for exactly one call record and a verified wipe.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { DemoCallLog, DemoProcess, type DemoEvent } from '../support/demo-process.ts';
@@ -24,6 +23,7 @@ after(async () => {
   for (const call of calls) call.close();
   if (!demo) return;
   await demo.stop();
+  assert.equal(demo.exitCode, 0, `the demo stops cleanly on SIGINT: ${demo.stderr.slice(-2000)}`);
   // Each call ends in exactly one record, whatever path it took.
   const records = demo.events.filter((e) => e.event === 'cdr');
   const ids = records.map((e) => e.callId);
@@ -78,7 +78,8 @@ function parseContext(header: string): Record<string, string> {
 const CONTEXT_KEYS = new Set(['language', 'path', 'citationFound', 'amountDue', 'reason']);
 
 /** The REFER went to the configured agent and its context holds only non-sensitive values. */
-function assertAgentRefer(refer: ReferReceived, forbidden: readonly string[]): Record<string, string> {
+async function assertAgentRefer(refer: ReferReceived, forbidden: readonly string[]): Promise<Record<string, string>> {
+  assert.equal(await refer.notified, 200, 'our NOTIFY (sipfrag 200) was taken in the dialog');
   assert.equal(refer.referTo, `<sip:agent@127.0.0.1:${demo.info.sip.port + 10}>`);
   assert.ok(refer.context.length > 0, 'X-Traceless-Context is present');
   assert.doesNotMatch(refer.context, /\d{8}/, 'no citation- or card-length digit run');
@@ -131,8 +132,8 @@ test('plate path: 7ABC123 keyed 7222123, state 01 → both tickets, $130.00 due 
   // One plate matches, so the next menu is the pay menu (a choice of plates would come first
   // otherwise); 0 there asks for an agent, whose context carries the total the database gave.
   await keys(phone, log, 'menu', '0');
-  const [refer] = (await once(phone, 'refer')) as [ReferReceived];
-  const context = assertAgentRefer(refer, ['7222123', '7ABC123']);
+  const refer = await phone.referred;
+  const context = await assertAgentRefer(refer, ['7222123', '7ABC123']);
   assert.equal(context.path, 'plate');
   assert.equal(context.amountDue, '13000', 'two unpaid $65.00 tickets');
   await phone.ended;
@@ -179,8 +180,8 @@ test('declined card (4000000000000002), then 0 → agent transfer with a non-sen
   await keys(phone, log, 'gatherSecret', '23456789#');
   await payByCard(phone, log, '4000000000000002');
   await keys(phone, log, 'menu', '0'); // declined: 1 another card, 0 agent
-  const [refer] = (await once(phone, 'refer')) as [ReferReceived];
-  const context = assertAgentRefer(refer, ['23456789', '4000000000000002', '0002', '94103']);
+  const refer = await phone.referred;
+  const context = await assertAgentRefer(refer, ['23456789', '4000000000000002', '0002', '94103']);
   assert.deepEqual(context, { language: 'en-US', path: 'citation', citationFound: 'yes', amountDue: '6500', reason: 'declined' });
   await phone.ended;
   await assertEnded(phone, log, 'transferred', 'transfer');
@@ -198,8 +199,8 @@ test('three unknown citations → agent', async () => {
   const { phone, log } = await dial();
   await englishMainMenu(phone, log, '1');
   for (const citation of ['11111111', '22222222', '99999999']) await keys(phone, log, 'gatherSecret', `${citation}#`);
-  const [refer] = (await once(phone, 'refer')) as [ReferReceived];
-  const context = assertAgentRefer(refer, ['11111111', '22222222', '99999999']);
+  const refer = await phone.referred;
+  const context = await assertAgentRefer(refer, ['11111111', '22222222', '99999999']);
   assert.equal(context.path, 'citation');
   assert.equal(context.citationFound, 'no');
   await phone.ended;
@@ -231,8 +232,8 @@ test('database stopped mid-call → unavailable, then an agent', async () => {
   process.kill(demo.info.db.pid, 'SIGINT');
   await closed;
   await phone.sendKeys('12345678#');
-  const [refer] = (await once(phone, 'refer')) as [ReferReceived];
-  const context = assertAgentRefer(refer, ['12345678']);
+  const refer = await phone.referred;
+  const context = await assertAgentRefer(refer, ['12345678']);
   assert.equal(context.reason, 'error');
   assert.equal(context.path, 'citation');
   await phone.ended;

@@ -137,6 +137,11 @@ export class DemoProcess {
     return this.#child.exitCode !== null || this.#child.signalCode !== null;
   }
 
+  /** The exit status once it has exited (null while running or when a signal ended it). */
+  get exitCode(): number | null {
+    return this.#child.exitCode;
+  }
+
   /** Index the next line will get: a cursor for waitFor. */
   get cursor(): number {
     return this.events.length;

@@ -66,6 +66,8 @@ export interface ReferReceived {
   context: string;
   referredBy: string;
   request: SipRequest;
+  /** Final status of the NOTIFY we sent for it (the IVR answers 481 if it is not in the dialog). */
+  notified: Promise<number>;
 }
 
 export interface TestCallEvents {
@@ -156,6 +158,8 @@ export class TestCall extends EventEmitter<TestCallEvents> {
   readonly answered: Promise<Answer>;
   /** Settles when the call is over, with how it ended. */
   readonly ended: Promise<TestCallEvents['ended'][0]>;
+  /** The first REFER the IVR sent (after we accepted it and sent our NOTIFY). */
+  readonly referred: Promise<ReferReceived>;
 
   readonly callId = `${token()}@${HOST}`;
   readonly #fromTag = token(4);
@@ -185,7 +189,7 @@ export class TestCall extends EventEmitter<TestCallEvents> {
   readonly #dtmfFrame = Buffer.alloc(RTP_FIXED_HEADER_BYTES + TELEPHONE_EVENT_BYTES);
   readonly #dtmf = new DtmfSender();
   #eventTimestamp = 0;
-  #keyQueue: Array<{ code: DtmfCode; done?: () => void }> = [];
+  #keyQueue: Array<{ code: DtmfCode; done?: { resolve: () => void; reject: (error: Error) => void } }> = [];
   #gapLeft = 0;
 
   private constructor(options: TestCallerOptions) {
@@ -204,6 +208,7 @@ export class TestCall extends EventEmitter<TestCallEvents> {
     });
     this.answered.catch(() => undefined);
     this.ended = new Promise((resolve) => this.once('ended', resolve));
+    this.referred = new Promise((resolve) => this.once('refer', resolve));
   }
 
   /** Opens the sockets and sends the INVITE; await `answered` for the outcome. */
@@ -404,21 +409,23 @@ export class TestCall extends EventEmitter<TestCallEvents> {
         return;
       case 'REFER': {
         this.#sip.send(buildResponse(request, 202, 'Accepted', [{ name: 'Contact', value: this.#contact }]));
+        // RFC 3515 §2.4.4: the transfer's outcome, as a sipfrag, ends the implicit subscription.
+        const notified = this.#sendInDialog('NOTIFY', [
+          { name: 'Event', value: 'refer' },
+          { name: 'Subscription-State', value: 'terminated;reason=noresource' },
+          { name: 'Content-Type', value: 'message/sipfrag' },
+        ], Buffer.from('SIP/2.0 200 OK\r\n', 'utf8')).then((response) => response.status);
+        notified.catch(() => undefined);
         const refer: ReferReceived = {
           referTo: firstHeader(request, 'Refer-To') ?? '',
           context: firstHeader(request, 'X-Traceless-Context') ?? '',
           referredBy: firstHeader(request, 'Referred-By') ?? '',
           request,
+          notified,
         };
         this.refers.push(refer);
         this.emit('request', request);
         this.emit('refer', refer);
-        // RFC 3515 §2.4.4: the transfer's outcome, as a sipfrag, ends the implicit subscription.
-        void this.#sendInDialog('NOTIFY', [
-          { name: 'Event', value: 'refer' },
-          { name: 'Subscription-State', value: 'terminated;reason=noresource' },
-          { name: 'Content-Type', value: 'message/sipfrag' },
-        ], Buffer.from('SIP/2.0 200 OK\r\n', 'utf8')).catch(() => undefined);
         return;
       }
       default:
@@ -511,8 +518,8 @@ export class TestCall extends EventEmitter<TestCallEvents> {
     if (!this.#mediaTimer) return Promise.reject(new Error('no media: the call is not up'));
     const codes = [...keys].map(keyCode);
     if (codes.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      codes.forEach((code, i) => this.#keyQueue.push(i === codes.length - 1 ? { code, done: resolve } : { code }));
+    return new Promise((resolve, reject) => {
+      codes.forEach((code, i) => this.#keyQueue.push(i === codes.length - 1 ? { code, done: { resolve, reject } } : { code }));
     });
   }
 
@@ -523,6 +530,8 @@ export class TestCall extends EventEmitter<TestCallEvents> {
   #stopMedia(): void {
     if (this.#mediaTimer) clearInterval(this.#mediaTimer);
     this.#mediaTimer = undefined;
+    // Keys still queued will never be sent: say so instead of leaving their promise pending.
+    for (const key of this.#keyQueue.splice(0)) key.done?.reject(new Error('the call ended before the keys were sent'));
   }
 
   /** One 20 ms tick of our media clock: the next event packet, or a frame of silence. */
@@ -547,7 +556,7 @@ export class TestCall extends EventEmitter<TestCallEvents> {
       this.#rtp.send(this.#dtmfFrame, remote.port, remote.address);
       this.dtmfPacketsSent++;
       if (!this.#dtmf.busy) {
-        this.#keyQueue.shift()?.done?.();
+        this.#keyQueue.shift()?.done?.resolve();
         this.#gapLeft = GAP_FRAMES;
       }
     } else {
