@@ -2,6 +2,7 @@
 // through these small interfaces; src/server wires the real implementations, the simulator
 // wires fakes. Nothing here carries a sensitive value as a string.
 import type { DtmfCode, KeyPushResult, KeySink, Secret, SecretKind } from '../vault/types.ts';
+import type { ChargeRequest, ChargeResult } from '../connectors/payment-gateway.ts';
 
 /** One piece of a play list: a clip reference (catalogue key `<lang>/<id>` or an audio file) or silence. */
 export type PlayItem = { readonly clip: string } | { readonly silenceMs: number };
@@ -64,18 +65,8 @@ export interface BackendPort {
   query(backend: string, operation: string, params: Record<string, BackendParam>): Promise<BackendResult>;
 }
 
-export interface ChargeRequest {
-  amountCents: number;
-  card: Secret;
-  expiry: Secret;
-  cvv: Secret;
-  zip: Secret;
-  idempotencyKey: string;
-}
-
-export type ChargeResult =
-  | { approved: true; authCode: string; last4: string }
-  | { approved: false; reason: 'declined' | 'invalid' | 'unavailable' };
+/** The payment connector's own request and result shapes: a flow pays exactly what a gateway takes. */
+export type { ChargeRequest, ChargeResult };
 
 export interface PaymentPort {
   charge(request: ChargeRequest): Promise<ChargeResult>;
