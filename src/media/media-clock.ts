@@ -54,6 +54,8 @@ export interface MediaClockOptions {
   reservoirSize?: number;
   /** Told when a stream's tick throws; the clock goes on with the other streams. */
   onStreamError?: (error: unknown) => void;
+  /** Told each wake-up's lateness in ms (once per 20 ms for the whole process), e.g. for a histogram. */
+  onLateness?: (ms: number) => void;
 }
 
 /**
@@ -104,6 +106,7 @@ export class MediaClock {
   private readonly time: TimeSource;
   private readonly maxCatchUp: number;
   private readonly onStreamError: ((error: unknown) => void) | undefined;
+  private readonly onLateness: ((ms: number) => void) | undefined;
   private readonly streams = new Set<ClockStream>();
   private readonly reservoir: LatenessReservoir;
   private origin: number | null = null;
@@ -118,6 +121,7 @@ export class MediaClock {
     this.time = options.timeSource ?? systemTimeSource;
     this.maxCatchUp = options.maxCatchUp ?? 3;
     this.onStreamError = options.onStreamError;
+    this.onLateness = options.onLateness;
     this.reservoir = new LatenessReservoir(options.reservoirSize ?? 2048);
   }
 
@@ -195,7 +199,9 @@ export class MediaClock {
     const now = this.time.now();
     const dueThrough = Math.floor((now - this.origin!) / MEDIA_TICK_MS);
     if (dueThrough >= this.nextSlot) {
-      this.reservoir.add(now - this.deadline(this.nextSlot));
+      const lateness = now - this.deadline(this.nextSlot);
+      this.reservoir.add(lateness);
+      this.onLateness?.(lateness);
       let first = this.nextSlot;
       const due = dueThrough - first + 1;
       if (due > this.maxCatchUp) {

@@ -2,6 +2,7 @@
 // them down in reverse. Start-up order: hardening → logger/metrics → cells → prompts → flows →
 // backends → media → SIP → admin. Nothing listens until everything before it has loaded.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CellPool } from '../vault/cell-pool.ts';
 import { blockInspectorSignal, enforceHardening, hardeningFindings, readHardeningInput } from '../vault/hardening.ts';
 import { createLogger, type LogDestination, type Logger } from '../observe/logger.ts';
@@ -96,7 +97,10 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
     await backends.warm();
     const apps = await loadApps(loaded, backends, catalogue);
 
-    const clock = new MediaClock({ onStreamError: () => logger.error({ code: 'media-stream-error' }, 'a media stream failed') });
+    const clock = new MediaClock({
+      onStreamError: () => logger.error({ code: 'media-stream-error' }, 'a media stream failed'),
+      onLateness: (ms) => metrics.mediaClockLatenessMs(ms),
+    });
     closers.push(() => clock.close());
     const media: MediaServices = {
       pool: new PortPool(config.media.portRange),
@@ -133,12 +137,14 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
     }));
     closers.push(() => sip.close());
 
+    const loopDelay = eventLoopDelay();
+    closers.push(() => void loopDelay.close());
     const admin: AdminHttp = await startAdminHttp({
       address: config.admin.address,
       port: config.admin.port,
       ...(config.admin.token ? { token: readSecretRef(loaded, config.admin.token) } : {}),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
-      liveness: () => liveness({ eventLoopDelayMaxMs: 0 }),
+      liveness: () => liveness({ eventLoopDelayMaxMs: loopDelay.maxSinceLastCheckMs() }),
       readiness: () =>
         readiness({
           started: true,
@@ -179,6 +185,20 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
     await closeAll();
     throw error;
   }
+}
+
+/** The longest event-loop stall between two liveness checks. */
+function eventLoopDelay() {
+  const histogram = monitorEventLoopDelay({ resolution: 20 });
+  histogram.enable();
+  return {
+    maxSinceLastCheckMs(): number {
+      const maxMs = histogram.max / 1e6;
+      histogram.reset();
+      return maxMs;
+    },
+    close: () => histogram.disable(),
+  };
 }
 
 /**

@@ -121,3 +121,14 @@ test('a stream removed during a tick gets no more slots; one added starts at the
   assert.deepEqual(late.slots, [3, 4, 5]);
   clock.close();
 });
+
+test('onLateness hears each wake-up once, with how late it was', () => {
+  const time = new FakeTime();
+  const heard: number[] = [];
+  const clock = new MediaClock({ timeSource: time, onLateness: (ms) => heard.push(ms) });
+  clock.add(new Recorder());
+  time.fireNextAt(time.nextDeadline()! + 7);
+  time.fireNextAt(time.nextDeadline()!);
+  assert.deepEqual(heard, [7, 0]);
+  clock.close();
+});
