@@ -7,7 +7,7 @@
 // control socket to the wildcard address, and nothing here may be reachable from outside.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +16,7 @@ import { keyResponse, sipOutcomes, percentile, readRtpPackets, readUdpPackets, s
 import { corePercent, machineBusyPercent, machineInfo, sampleMachine, sampleProcess, type MachineInfo } from './lib/proc.ts';
 import { keyBlock, readUacResult, startUac, writeScenario } from './lib/sipp.ts';
 import { renderMarkdown, targetsOf } from './lib/report.ts';
+import { summarizeProfile, type HotFunction } from './lib/profile-summary.ts';
 
 const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -361,8 +362,10 @@ function roundKeys(figures: KeyResponse): KeyResponse {
 /** Why a step of ours counts as the service level broken (the full sweep stops there). */
 function breakReason(step: StepResult): string | null {
   if (step.void) return `void: ${step.voidReason}`;
-  // Calls lost to the IVR's media-inactivity bug (see bench/README.md) are counted, not a break.
-  if (step.rejected503 > 0 || step.failedCalls > Math.max(1, step.calls / 100)) return `${step.failedCalls} failed calls, ${step.rejected503} × 503`;
+  // Every bench call is shorter than the 30 s inactivity timeout, so an IVR hang-up for media
+  // inactivity is the known RTP-session bug (bench/README.md), counted apart and not a break.
+  const spurious = step.endings?.['abandoned/media-timeout'] ?? 0;
+  if (step.rejected503 > 0 || step.failedCalls - spurious > Math.max(1, step.calls / 100)) return `${step.failedCalls} failed calls (${spurious} spurious media timeouts), ${step.rejected503} × 503`;
   if (step.rtp.lossPercent > 0.5) return `RTP loss ${step.rtp.lossPercent}%`;
   if (step.rtp.latenessMs.p99 > 20) return `send lateness p99 ${step.rtp.latenessMs.p99} ms (a whole frame)`;
   return null;
@@ -502,6 +505,15 @@ for (const child of [ivr, floor]) {
   child.kill('SIGTERM');
   await Promise.race([once(child, 'exit'), sleep(10_000)]);
 }
+// With --profile the server wrote its .cpuprofile on exit: keep the file, summarise its hot spots.
+let profile: { file: string; top: HotFunction[] } | null = null;
+if (profileDir) {
+  const newest = readdirSync(profileDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(profileDir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (newest) profile = { file: newest.slice(root.length + 1), top: summarizeProfile(newest, 15, root) };
+}
 const micro = microBenchmarks();
 const machineAfter = machineInfo();
 
@@ -524,15 +536,17 @@ const results = {
   brokeAt,
   rates,
   micro,
+  profile,
 };
 const markdown = renderMarkdown(results);
 const targets = targetsOf(results);
 const stamp = started.toISOString().slice(0, 10);
 const outDir = join(root, 'bench/results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `${stamp}-${commit}-${MODE.name}.json`), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
-writeFileSync(join(outDir, `${stamp}-${commit}-${MODE.name}.md`), markdown);
-writeFileSync(join(outDir, 'latest.md'), markdown);
+const runName = profileDir ? `${MODE.name}-profile` : MODE.name;
+writeFileSync(join(outDir, `${stamp}-${commit}-${runName}.json`), `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
+writeFileSync(join(outDir, `${stamp}-${commit}-${runName}.md`), markdown);
+if (!profileDir) writeFileSync(join(outDir, 'latest.md'), markdown);
 process.stdout.write(markdown);
 cleanup();
 process.exit(0);

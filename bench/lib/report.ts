@@ -43,6 +43,7 @@ export interface Results {
   brokeAt: { calls: number; reason: string } | null;
   rates: Rate[];
   micro: Record<string, unknown>;
+  profile?: { file: string; top: Array<{ function: string; where: string; selfPercent: number }> } | null;
 }
 
 export interface TargetRow {
@@ -134,7 +135,8 @@ export function renderMarkdown(results: Results): string {
     const late = `${fmt(s.rtp.latenessMs.p50)} / ${fmt(s.rtp.latenessMs.p99)} / ${fmt(s.rtp.latenessMs.max)}`;
     const jitter = `${fmt(s.rtp.jitterMs.mean)} / ${fmt(s.rtp.jitterMs.max)}`;
     const keys = s.keyResponse ? `${fmt(s.keyResponse.latencyMs.p50)} / ${fmt(s.keyResponse.latencyMs.p99)} (${s.keyResponse.answered}/${s.keyResponse.keys})` : 'n/a';
-    const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed calls` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
+    const spurious = s.endings?.['abandoned/media-timeout'] ?? 0;
+    const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed calls${spurious > 0 ? ` (${spurious} spurious media timeouts)` : ''}` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
     lines.push(
       `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} (${fmt(s.otherCores, 2)}) | ${notes} |`,
     );
@@ -165,6 +167,10 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   lines.push(`- SIP INVITE parse+serialize: ${sip?.inviteParseSerializePerSecond?.toLocaleString('en-US') ?? '—'} msg/s; slowest hostile parse ${fmt(sip?.slowestHostileParseMs, 3)} ms`);
   lines.push(`- vault wipe per call (no server around it): p50 ${fmt(vault?.pool?.unprotected?.wipeUs?.p50, 1)} µs, p99 ${fmt(vault?.pool?.unprotected?.wipeUs?.p99, 1)} µs; arena locked per cell ${vault?.arenaPerCell?.lockedBytes ?? '—'} B`);
+  if (results.profile) {
+    lines.push('', `## Where the server's CPU went (--profile: \`${results.profile.file}\`, self time)`, '', '| self % | function | where |', '|---:|---|---|');
+    for (const hot of results.profile.top) lines.push(`| ${hot.selfPercent.toFixed(1)} | ${hot.function} | ${hot.where} |`);
+  }
   lines.push('');
   return `${lines.join('\n')}\n`;
 }
