@@ -131,8 +131,9 @@ export type FlowEvent =
   | { type: 'input.open'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'input.armed'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'gather.done'; step: 'gather' | 'gatherSecret' | 'menu'; outcome: string; keys: number }
-  | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number }
-  | { type: 'payment'; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable' }
+  /** `ms`: how long the caller waited for the answer (scheduler time). */
+  | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number; ms: number }
+  | { type: 'payment'; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable'; ms: number }
   | { type: 'transfer'; target: string; context: Record<string, string> }
   | { type: 'hangup' }
   | { type: 'language'; language: Language }
@@ -585,6 +586,8 @@ export class CallContext {
         this.#assertLive();
         assertNoSecret(operation, 'backend operation');
         let timer: TimerHandle | null = null;
+        const started = this.#ports.scheduler.now();
+        const ms = (): number => this.#ports.scheduler.now() - started;
         const timeout = new Promise<never>((_, reject) => {
           timer = this.#ports.scheduler.setTimer(this.#settings.backendTimeoutMs, () =>
             reject(new BackendUnavailableError(name, operation, 'timeout')),
@@ -592,12 +595,12 @@ export class CallContext {
         });
         try {
           const result = await this.#guard(Promise.race([this.#ports.backend.query(name, operation, params), timeout]));
-          this.#observe({ type: 'backend', backend: name, operation, outcome: 'ok', rows: result.rows.length });
+          this.#observe({ type: 'backend', backend: name, operation, outcome: 'ok', rows: result.rows.length, ms: ms() });
           return result;
         } catch (error) {
           if (error instanceof FlowEnd) throw error;
           const outcome = error instanceof BackendUnavailableError ? 'timeout' : 'error';
-          this.#observe({ type: 'backend', backend: name, operation, outcome, rows: 0 });
+          this.#observe({ type: 'backend', backend: name, operation, outcome, rows: 0, ms: ms() });
           throw error instanceof BackendUnavailableError ? error : new BackendUnavailableError(name, operation, 'error');
         } finally {
           (timer as TimerHandle | null)?.cancel();
@@ -611,13 +614,14 @@ export class CallContext {
     this.#assertLive();
     if (!Number.isInteger(request.amountCents) || request.amountCents <= 0) throw new FlowUsageError('pay needs a positive whole amount in cents');
     let result: ChargeResult;
+    const started = this.#ports.scheduler.now();
     try {
       result = await this.#guard(this.#ports.payment.charge({ ...request, idempotencyKey: randomUUID() }));
     } catch (error) {
       if (error instanceof FlowEnd) throw error;
       result = { approved: false, reason: 'unavailable' };
     }
-    this.#observe({ type: 'payment', outcome: result.approved ? 'approved' : result.reason });
+    this.#observe({ type: 'payment', outcome: result.approved ? 'approved' : result.reason, ms: this.#ports.scheduler.now() - started });
     return result;
   }
 

@@ -172,6 +172,9 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   finish(callId, cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
 }
 
+/** The flow's payment outcomes in the log vocabulary's terms. */
+const PAYMENT_RESULTS = { approved: 'approved', declined: 'declined', invalid: 'rejected', unavailable: 'error' } as const;
+
 function observeFlow(event: FlowEvent, callId: string, log: Logger, record: CallRecordBuilder): void {
   switch (event.type) {
     case 'input.open':
@@ -184,12 +187,21 @@ function observeFlow(event: FlowEvent, callId: string, log: Logger, record: Call
       return;
     case 'gather.done':
       return;
+    case 'backend':
+      // Counts and timings only: rows say how many, never what.
+      log.event('backend.query', { callId, backend: event.backend, operation: event.operation, outcome: event.outcome, latencyMs: event.ms, rows: event.rows });
+      record.backendLatency(event.backend, event.ms);
+      record.step(event.type);
+      return;
+    case 'payment':
+      log.event('payment.result', { callId, gateway: 'payment', result: PAYMENT_RESULTS[event.outcome], latencyMs: event.ms });
+      record.paymentLatency(event.ms);
+      record.step(event.type);
+      return;
     case 'play':
     case 'language':
     case 'log':
     case 'hangup':
-    case 'backend':
-    case 'payment':
     case 'transfer':
       record.step(event.type);
       return;

@@ -65,6 +65,15 @@ async function assertEnded(phone: TestCall, log: DemoCallLog, outcome: string, h
   return cdr;
 }
 
+/** This call's backend.query lines as `operation:outcome:rows`. */
+function queries(log: DemoCallLog): string[] {
+  return log.all().filter((e) => e.event === 'backend.query').map((e) => `${String(e.operation)}:${String(e.outcome)}:${String(e.rows)}`);
+}
+
+function paymentResults(log: DemoCallLog): string[] {
+  return log.all().filter((e) => e.event === 'payment.result').map((e) => String(e.result));
+}
+
 /** Parses `key=value;key=value` (values percent-encoded). */
 function parseContext(header: string): Record<string, string> {
   const context: Record<string, string> = {};
@@ -138,7 +147,8 @@ test('plate path: 7ABC123 keyed 7222123, state 01 → both tickets, $130.00 due 
   assert.equal(context.amountDue, '13000', 'two unpaid $65.00 tickets');
   await phone.ended;
   const cdr = await assertEnded(phone, log, 'transferred', 'transfer');
-  assert.ok((cdr.steps as string[]).includes('backend'));
+  assert.deepEqual(queries(log), ['unpaidByPlate:ok:2'], 'both of the plate\'s unpaid tickets');
+  assert.equal((cdr.backendLatencies as unknown[]).length, 1, 'the lookup\'s latency is in the record');
 });
 
 test('citation path: 12345678 paid with 4111111111111111 and approved; the city database records it', async () => {
@@ -150,7 +160,9 @@ test('citation path: 12345678 paid with 4111111111111111 and approved; the city 
   await keys(phone, log, 'menu', '2');
   assert.equal(await phone.ended, 'remote-bye');
   const cdr = await assertEnded(phone, log, 'completed');
-  assert.ok((cdr.steps as string[]).includes('payment'));
+  assert.deepEqual(queries(log), ['ticketByCitation:ok:1', 'recordPayment:ok:1']);
+  assert.deepEqual(paymentResults(log), ['approved']);
+  assert.equal((cdr.paymentLatencies as unknown[]).length, 1);
 
   const db = await cityDb();
   try {
@@ -185,6 +197,8 @@ test('declined card (4000000000000002), then 0 → agent transfer with a non-sen
   assert.deepEqual(context, { language: 'en-US', path: 'citation', citationFound: 'yes', amountDue: '6500', reason: 'declined' });
   await phone.ended;
   await assertEnded(phone, log, 'transferred', 'transfer');
+  assert.deepEqual(queries(log), ['ticketByCitation:ok:1']);
+  assert.deepEqual(paymentResults(log), ['declined']);
 
   const db = await cityDb();
   try {
@@ -204,8 +218,8 @@ test('three unknown citations → agent', async () => {
   assert.equal(context.path, 'citation');
   assert.equal(context.citationFound, 'no');
   await phone.ended;
-  const cdr = await assertEnded(phone, log, 'transferred', 'transfer');
-  assert.equal((cdr.steps as string[]).filter((step) => step === 'backend').length, 3, 'three lookups');
+  await assertEnded(phone, log, 'transferred', 'transfer');
+  assert.deepEqual(queries(log), ['ticketByCitation:ok:0', 'ticketByCitation:ok:0', 'ticketByCitation:ok:0'], 'three lookups, none found');
 });
 
 test('hang-up during card entry → abandoned, cell wiped', async () => {
@@ -238,6 +252,7 @@ test('database stopped mid-call → unavailable, then an agent', async () => {
   assert.equal(context.path, 'citation');
   await phone.ended;
   await assertEnded(phone, log, 'transferred', 'transfer');
+  assert.deepEqual(queries(log), ['ticketByCitation:error:0'], 'the lookup failed');
   // The runner's diagnostic line (msg 'flow failed') names the error by code only.
   const failure = log.all().find((e) => e.level === 'error' && e.msg === 'flow failed');
   assert.equal(failure?.code, 'FLOW_BACKEND_UNAVAILABLE', 'the flow fell back because the backend was unavailable');
