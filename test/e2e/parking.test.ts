@@ -28,6 +28,11 @@ after(async () => {
   const records = demo.events.filter((e) => e.event === 'cdr');
   const ids = records.map((e) => e.callId);
   assert.equal(new Set(ids).size, ids.length, 'one call record per call');
+  // Nothing the callers keyed reached a log line or stderr (the banner's static test data aside).
+  const logged = `${demo.events.map((e) => JSON.stringify(e)).join('\n')}\n${demo.stderr}`;
+  for (const keyed of ['4111111111111111', '4000000000000002', '12345678', '23456789', '11111111', '22222222', '99999999', '7222123']) {
+    assert.ok(!logged.includes(keyed), 'a keyed value appears in the demo output');
+  }
 });
 
 /** Places a call and finds its id in the demo's log (its call.start line). */
@@ -251,8 +256,11 @@ test('database stopped mid-call → unavailable, then an agent', async () => {
   assert.equal(context.reason, 'error');
   assert.equal(context.path, 'citation');
   await phone.ended;
-  await assertEnded(phone, log, 'transferred', 'transfer');
+  const cdr = await assertEnded(phone, log, 'transferred', 'transfer');
   assert.deepEqual(queries(log), ['ticketByCitation:error:0'], 'the lookup failed');
+  // After the failed lookup: the unavailable prompt, the agent prompt, the transfer — no dead air.
+  const steps = cdr.steps as string[];
+  assert.deepEqual(steps.slice(steps.lastIndexOf('backend') + 1), ['play', 'play', 'transfer']);
   // The runner's diagnostic line (msg 'flow failed') names the error by code only.
   const failure = log.all().find((e) => e.level === 'error' && e.msg === 'flow failed');
   assert.equal(failure?.code, 'FLOW_BACKEND_UNAVAILABLE', 'the flow fell back because the backend was unavailable');
