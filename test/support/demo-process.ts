@@ -1,7 +1,8 @@
 // Runs `bin/traceless demo` for end-to-end tests: free loopback ports, its stdout JSON lines
 // as an event stream a test can await, the `demo.ready` line (SIP/admin ports, the city
 // database's connection info and process), and a teardown that SIGINTs it and waits —
-// killing its whole process group only as a last resort.
+// killing its whole process group only as a last resort (the database and gateway run in
+// groups of their own and stop when the demo's end closes their stdin).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
