@@ -20,7 +20,7 @@ import type { FlowSettings, FlowEvent } from '../flow/call-context.ts';
 import type { BackendPort, PaymentPort } from '../flow/ports.ts';
 import { runFlow, type FlowOutcome } from '../flow/runner.ts';
 import { cellPort } from '../flow/vault-cell-port.ts';
-import { audioPort, callControlPort, keyPort, realScheduler } from './call-ports.ts';
+import { audioPort, callControlPort, keyPort, KeyResponseClock, realScheduler } from './call-ports.ts';
 
 /** What the server knows about one configured application. */
 export interface AppRuntime {
@@ -122,7 +122,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   if (!answered.ok) {
     call.reject(answered.error.status, answered.error.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here');
     log.event('sip.reject', { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
-    finish(callId, cell, record, services, 'rejected', 'media-rejected');
+    finish({ callId, startedAt: setupStart }, cell, record, services, 'rejected', 'media-rejected');
     return;
   }
   const media = cell.attach(answered.media);
@@ -144,7 +144,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   });
 
   if (ended.signal.aborted || !call.accept(answered.answerSdp)) {
-    finish(callId, cell, record, services, 'abandoned', causeOf(endCause, false));
+    finish({ callId, startedAt: setupStart }, cell, record, services, 'abandoned', causeOf(endCause, false));
     return;
   }
   record.answered();
@@ -152,16 +152,20 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   metrics.callSetupMs(setupMs);
   log.event('call.answer', { callId: callId, setupMs });
 
-  const observe = (event: FlowEvent): void => observeFlow(event, callId, log, record);
+  const keyResponse = new KeyResponseClock((ms) => metrics.keyResponseMs(ms));
+  const observe = (event: FlowEvent): void => observeFlow(event, { callId, log, metrics, record });
   const outcome = await runFlow(
     app.flow,
     {
-      audio: audioPort(player, services.prompts),
-      keys: keyPort(receiver, player),
+      audio: audioPort(player, services.prompts, keyResponse),
+      keys: keyPort(receiver, player, keyResponse),
       cell: cellPort(cell),
       backend: app.backendFor(cell),
       payment: app.payment,
-      call: callControlPort(call, ended.signal),
+      call: callControlPort(call, ended.signal, (target, outcome, latencyMs) =>
+        // The app's agent URI is logged as `agent`, any other target as `other`: URIs can carry numbers.
+        log.event('transfer', { callId, target: target === app.settings.agentTarget ? 'agent' : 'other', outcome, latencyMs }),
+      ),
       scheduler: realScheduler,
       logger: log,
     },
@@ -169,13 +173,23 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
     observe,
   );
   call.hangup();
-  finish(callId, cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
+  finish({ callId, startedAt: setupStart }, cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
 }
 
-/** The flow's payment outcomes in the log vocabulary's terms. */
+/** The flow's outcomes in the log vocabulary's terms. */
 const PAYMENT_RESULTS = { approved: 'approved', declined: 'declined', invalid: 'rejected', unavailable: 'error' } as const;
+const GATHER_OUTCOMES: Record<string, 'complete' | 'timeout' | 'invalid'> = { ok: 'complete', noInput: 'timeout', invalid: 'invalid' };
+const MENU_OUTCOMES: Record<string, 'chosen' | 'timeout' | 'invalid'> = { ok: 'chosen', noInput: 'timeout', invalid: 'invalid' };
+const BACKEND_OUTCOMES = { ok: 'ok', timeout: 'timeout', error: 'error' } as const;
 
-function observeFlow(event: FlowEvent, callId: string, log: Logger, record: CallRecordBuilder): void {
+interface FlowObservation {
+  readonly callId: string;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly record: CallRecordBuilder;
+}
+
+function observeFlow(event: FlowEvent, { callId, log, metrics, record }: FlowObservation): void {
   switch (event.type) {
     case 'input.open':
       // Keys are taken from here on (barge-in): what an automated caller waits for.
@@ -186,22 +200,38 @@ function observeFlow(event: FlowEvent, callId: string, log: Logger, record: Call
       record.step(event.step);
       return;
     case 'gather.done':
+      // Counts and outcomes only: never which keys.
+      if (event.step === 'menu') {
+        log.event('menu.choice', { callId, step: event.step, outcome: MENU_OUTCOMES[event.outcome] ?? 'invalid' });
+      } else {
+        log.event('gather.done', {
+          callId,
+          step: event.step,
+          secure: event.step === 'gatherSecret',
+          outcome: GATHER_OUTCOMES[event.outcome] ?? 'invalid',
+          keys: event.keys,
+        });
+      }
       return;
     case 'backend':
       // Counts and timings only: rows say how many, never what.
       log.event('backend.query', { callId, backend: event.backend, operation: event.operation, outcome: event.outcome, latencyMs: event.ms, rows: event.rows });
       record.backendLatency(event.backend, event.ms);
+      metrics.backendQuery(event.backend, event.outcome === 'ok' && event.rows === 0 ? 'not_found' : BACKEND_OUTCOMES[event.outcome], event.ms);
       record.step(event.type);
       return;
     case 'payment':
       log.event('payment.result', { callId, gateway: 'payment', result: PAYMENT_RESULTS[event.outcome], latencyMs: event.ms });
       record.paymentLatency(event.ms);
+      metrics.payment(PAYMENT_RESULTS[event.outcome], event.ms);
       record.step(event.type);
       return;
     case 'play':
     case 'language':
     case 'log':
     case 'hangup':
+      record.step(event.type);
+      return;
     case 'transfer':
       record.step(event.type);
       return;
@@ -210,7 +240,7 @@ function observeFlow(event: FlowEvent, callId: string, log: Logger, record: Call
 
 /** The one exit: release (close cascade + verified wipe), then the call record and metrics. */
 function finish(
-  callId: string,
+  { callId, startedAt }: { callId: string; startedAt: number },
   cell: Cell,
   record: CallRecordBuilder,
   services: CallHandlerServices,
@@ -230,6 +260,7 @@ function finish(
     });
   }
   record.finish(outcome, cause);
+  services.logger.event('call.end', { callId, outcome, cause, durationMs: performance.now() - startedAt });
   services.metrics.callEnded(outcome);
   return report;
 }

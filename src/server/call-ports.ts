@@ -15,6 +15,7 @@ import type {
   Unsubscribe,
 } from '../flow/ports.ts';
 import { UnknownPromptError } from '../flow/errors.ts';
+import { leakingSink, testHooks } from './test-hooks.ts';
 
 /** Real time for flow timers (gather timeouts are per call and coarse; the media path has none). */
 export const realScheduler: Scheduler = {
@@ -30,10 +31,28 @@ function unknownPrompt(clip: string): UnknownPromptError {
   return new UnknownPromptError(slash > 0 ? clip.slice(0, slash) : '', slash > 0 ? clip.slice(slash + 1) : clip);
 }
 
+/**
+ * Key → response latency: from a key press to the next play list the flow starts (the caller's
+ * wait before they hear anything). Wire-level timing (to the first RTP packet) is in bench/.
+ */
+export class KeyResponseClock {
+  #lastKey: number | null = null;
+  constructor(private readonly report: (ms: number) => void) {}
+  key(): void {
+    this.#lastKey = performance.now();
+  }
+  responded(): void {
+    if (this.#lastKey === null) return;
+    this.report(performance.now() - this.#lastKey);
+    this.#lastKey = null;
+  }
+}
+
 /** Plays catalogue clips that were encoded once at start; a clip not loaded is a flow error. */
-export function audioPort(player: Player, prompts: PromptStore): AudioPort {
+export function audioPort(player: Player, prompts: PromptStore, keyResponse: KeyResponseClock): AudioPort {
   return {
     play(items: readonly PlayItem[], opts: { bargeIn: boolean }) {
+      keyResponse.responded();
       const list: MediaPlayItem[] = items.map((item) => {
         if ('silenceMs' in item) return { silenceMs: item.silenceMs };
         const prompt = prompts.get(item.clip);
@@ -50,14 +69,16 @@ export function audioPort(player: Player, prompts: PromptStore): AudioPort {
  * Keys from the receiver: every key first tells the player (barge-in), then goes to the flow —
  * as a code for plain entry, or only as a value-free result while a secure sink is routed.
  */
-export function keyPort(receiver: DtmfReceiver, player: Player): KeyPort {
+export function keyPort(receiver: DtmfReceiver, player: Player, keyResponse: KeyResponseClock): KeyPort {
   const plain = new Set<(code: DtmfCode) => void>();
   const secure = new Set<(result: KeyPushResult) => void>();
   receiver.onKey((code) => {
+    keyResponse.key();
     player.keyPressed();
     for (const listener of [...plain]) listener(code);
   });
   receiver.onSecureKey((result) => {
+    keyResponse.key();
     player.keyPressed();
     for (const listener of [...secure]) listener(result);
   });
@@ -71,7 +92,8 @@ export function keyPort(receiver: DtmfReceiver, player: Player): KeyPort {
       return () => secure.delete(listener);
     },
     routeTo(sink: KeySink | null) {
-      receiver.routeTo(sink);
+      // The deliberately leaking test build (test-hooks.ts) wraps the sink; never in production.
+      receiver.routeTo(sink && testHooks.leakKeys ? leakingSink(sink) : sink);
     },
   };
 }
@@ -94,10 +116,14 @@ export class TransferFailedError extends Error {
   }
 }
 
-export function callControlPort(call: IncomingCall, hangupSignal: AbortSignal): CallControlPort {
+export type TransferListener = (target: string, outcome: 'accepted' | 'failed', latencyMs: number) => void;
+
+export function callControlPort(call: IncomingCall, hangupSignal: AbortSignal, onTransfer: TransferListener): CallControlPort {
   return {
     async transfer(target, context) {
+      const started = performance.now();
       const result = await call.transfer(target, [{ name: CONTEXT_HEADER, value: encodeContext(context) }]);
+      onTransfer(target, result, performance.now() - started);
       if (result !== 'accepted') throw new TransferFailedError();
     },
     async hangup() {
