@@ -77,10 +77,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
+const exits = new WeakMap<ChildProcess, Promise<void>>();
+
 function track(child: ChildProcess): ChildProcess {
   children.add(child);
+  // Taken at spawn, so a child that ends before anyone waits for it is still seen to end.
+  exits.set(child, new Promise((resolve) => child.once('exit', () => resolve())));
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+  return exits.get(child) ?? Promise.resolve();
 }
 
 function git(...gitArgs: string[]): string {
@@ -218,10 +226,8 @@ async function startSipCapture(dir: string, sipPort: number): Promise<{ child: C
 }
 
 async function stopSipCapture(capture: { child: ChildProcess; path: string }, sipPort: number): Promise<SipOutcomes> {
-  if (capture.child.exitCode === null) {
-    capture.child.kill('SIGTERM');
-    await Promise.race([once(capture.child, 'exit'), sleep(5000)]);
-  }
+  if (capture.child.exitCode === null) capture.child.kill('SIGTERM');
+  await Promise.race([exitOf(capture.child), sleep(5000)]);
   const outcomes = sipOutcomes(readUdpPackets(capture.path), sipPort);
   rmSync(capture.path, { force: true });
   return outcomes;
@@ -304,7 +310,7 @@ async function loadStep(target: Target, calls: number): Promise<StepResult> {
   const after = { target: sampleProcess(target.pid), generator: sampleProcess(uac.child.pid!), machine: sampleMachine() };
   const endEpoch = Date.now();
   const metricsAfter = target.name === 'traceless' ? await metricsText() : '';
-  await once(dumpcap, 'exit');
+  await Promise.race([exitOf(dumpcap), sleep(10_000)]);
   const code = await uac.exited;
   const sip = await stopSipCapture(sipCapture, target.sipPort);
   const wireInviteTo200 = sip.inviteTo200Ms;
@@ -348,7 +354,7 @@ async function loadStep(target: Target, calls: number): Promise<StepResult> {
         ? { samples: Number.isFinite(latenessCount) ? latenessCount : 0, note: latenessCount > 0 ? 'observed' : 'traceless_media_clock_lateness_seconds had no samples: send lateness is taken from the capture' }
         : null,
   };
-  log(`${target.name} ${calls} calls: sipp exit ${code}, ${uacResult.successful} ok / ${uacResult.failed} failed, cpu ${result.cpuPercentTotal}%, loss ${result.rtp.lossPercent}%, lateness p99 ${result.rtp.latenessMs.p99} ms${voidReason ? `, VOID (${voidReason})` : ''}`);
+  log(`${target.name} ${calls} calls: sipp exit ${code}, ${uacResult.successful} ok / ${uacResult.failed} failed, cpu ${result.cpuPercentTotal}%, loss ${result.rtp.lossPercent}%, skipped ${result.rtp.skippedPercent}%, lateness p99 ${result.rtp.latenessMs.p99} ms${voidReason ? `, VOID (${voidReason})` : ''}`);
   return result;
 }
 
@@ -356,6 +362,7 @@ function roundFigures(figures: StreamFigures): StreamFigures {
   return {
     ...figures,
     lossPercent: round(figures.lossPercent, 3)!,
+    skippedPercent: round(figures.skippedPercent, 3)!,
     jitterMs: { mean: round(figures.jitterMs.mean, 3)!, max: round(figures.jitterMs.max, 3)! },
     latenessMs: { p50: round(figures.latenessMs.p50, 3)!, p99: round(figures.latenessMs.p99, 3)!, max: round(figures.latenessMs.max, 3)! },
   };
@@ -377,6 +384,7 @@ function breakReason(step: StepResult): string | null {
   const spurious = step.endings?.['abandoned/media-timeout'] ?? 0;
   if (step.rejected503 > 0 || step.failedCalls - spurious > Math.max(1, step.calls / 100)) return `${step.failedCalls} failed calls (${spurious} spurious media timeouts), ${step.rejected503} × 503`;
   if (step.rtp.lossPercent > 0.5) return `RTP loss ${step.rtp.lossPercent}%`;
+  if (step.rtp.skippedPercent > 0.5) return `${step.rtp.skippedPercent}% of frames never sent (clock skipped slots)`;
   // One JavaScript thread does all the work: at a full core the IVR cannot keep up any more.
   if ((step.cpuPercentTotal ?? 0) >= 95) return `IVR at ${step.cpuPercentTotal}% of a core`;
   return null;
@@ -518,7 +526,7 @@ for (const target of [ivrTarget, floorTarget]) {
 for (const child of [ivr, floor]) {
   if (child.exitCode !== null || child.signalCode !== null) continue;
   child.kill('SIGTERM');
-  await Promise.race([once(child, 'exit'), sleep(10_000)]);
+  await Promise.race([exitOf(child), sleep(10_000)]);
 }
 // With --profile the server wrote its .cpuprofile on exit: keep the file, summarise its hot spots.
 let profile: { file: string; top: HotFunction[] } | null = null;

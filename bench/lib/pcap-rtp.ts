@@ -129,6 +129,13 @@ export interface StreamFigures {
   /** Packets missing from sequence gaps inside each stream's captured span. */
   lost: number;
   lossPercent: number;
+  /**
+   * 20 ms frames never sent: RTP timestamp span ÷ 160 + 1 minus the packets seen (less the
+   * sequence losses). A clock that skips slots under overload keeps sequence numbers whole, so
+   * this is the audio gap a listener hears that `lost` does not show.
+   */
+  skippedFrames: number;
+  skippedPercent: number;
   /** RFC 3550 interarrival jitter at the end of each stream, in ms. */
   jitterMs: { mean: number; max: number };
   /** Send lateness in ms: capture time minus the stream's best (earliest) time for the packet's RTP timestamp. */
@@ -154,6 +161,7 @@ export function streamFigures(packets: readonly RtpPacket[], from: (port: number
   }
   let total = 0;
   let lost = 0;
+  let skipped = 0;
   const jitters: number[] = [];
   const lateness: number[] = [];
   for (const list of streams.values()) {
@@ -170,7 +178,10 @@ export function streamFigures(packets: readonly RtpPacket[], from: (port: number
       previous = packet.sequence;
       if (extended > highest) highest = extended;
     }
-    lost += Math.max(0, highest + 1 - list.length);
+    const streamLost = Math.max(0, highest + 1 - list.length);
+    lost += streamLost;
+    const span = (list.at(-1)!.timestamp - list[0]!.timestamp) >>> 0;
+    if (span < 0x80000000) skipped += Math.max(0, Math.round(span / 160) + 1 - list.length - streamLost);
     // RFC 3550 §6.4.1 / A.8: J += (|D| - J) / 16, D from arrival and RTP timestamp differences.
     let jitter = 0;
     const baseTs = list[0]!.timestamp;
@@ -195,6 +206,8 @@ export function streamFigures(packets: readonly RtpPacket[], from: (port: number
     packets: total,
     lost,
     lossPercent: total + lost === 0 ? 0 : (100 * lost) / (total + lost),
+    skippedFrames: skipped,
+    skippedPercent: total + lost + skipped === 0 ? 0 : (100 * skipped) / (total + lost + skipped),
     jitterMs: {
       mean: jitters.length === 0 ? Number.NaN : jitters.reduce((a, b) => a + b, 0) / jitters.length,
       max: jitters.length === 0 ? Number.NaN : Math.max(...jitters),

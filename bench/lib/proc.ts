@@ -28,7 +28,16 @@ export interface ProcessSample {
   rssKiB: number;
 }
 
+/** A sample of a live process; NaN figures when it has already exited. */
 export function sampleProcess(pid: number): ProcessSample {
+  try {
+    return readSample(pid);
+  } catch {
+    return { atMs: performance.now(), cpuSeconds: Number.NaN, mainThreadCpuSeconds: Number.NaN, rssKiB: Number.NaN };
+  }
+}
+
+function readSample(pid: number): ProcessSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = /VmRSS:\s+(\d+) kB/.exec(status);
   return {

@@ -16,7 +16,7 @@ interface Step {
   machineBusyPercent: number | null;
   otherCores: number | null;
   endings: Record<string, number> | null;
-  rtp: { streams: number; lossPercent: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
+  rtp: { streams: number; lossPercent: number; skippedPercent?: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
   keyResponse: { keys: number; answered: number; latencyMs: { p50: number; p99: number; max: number } } | null;
   inviteTo200Ms: { p50: number | null; p99: number | null };
   wipeMs: { p50: number | null; p99: number | null; max: number | null; count: number } | null;
@@ -76,7 +76,7 @@ function missBy(measured: number, limit: number, higherIsBetter: boolean): strin
 export function targetsOf(results: Results): TargetRow[] {
   const rows: TargetRow[] = [];
   const ours = results.steps.filter((s) => s.target === 'traceless');
-  const clean = ours.filter((s) => !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0);
+  const clean = ours.filter((s) => !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0);
   const maxClean = Math.max(0, ...clean.map((s) => s.calls));
   const maxTried = Math.max(0, ...ours.map((s) => s.calls));
   rows.push({
@@ -126,7 +126,7 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   lines.push('## Concurrent calls (prompt-and-gather flow vs the sipp UAS floor)');
   lines.push('');
-  lines.push('| calls | callee | CPU %/call (×floor) | RSS KiB/call (×floor) | send lateness p50/p99/max ms | loss % | jitter mean/max ms | key → response p50/p99 ms (answered) | INVITE → 200 p50/p99 ms | wipe p50/p99 µs | generator CPU % (main) | machine busy % (other cores) | notes |');
+  lines.push('| calls | callee | CPU %/call (×floor) | RSS KiB/call (×floor) | send lateness p50/p99/max ms | loss % (frames skipped %) | jitter mean/max ms | key → response p50/p99 ms (answered) | INVITE → 200 p50/p99 ms | wipe p50/p99 µs | generator CPU % (main) | machine busy % (other cores) | notes |');
   lines.push('|---:|---|---|---|---|---:|---|---|---|---:|---|---:|---|');
   for (const s of results.steps) {
     const floor = s.target === 'traceless' ? floorOf(results, s.calls) : undefined;
@@ -138,7 +138,7 @@ export function renderMarkdown(results: Results): string {
     const spurious = s.endings?.['abandoned/media-timeout'] ?? 0;
     const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed calls${spurious > 0 ? ` (${spurious} spurious media timeouts)` : ''}` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
     lines.push(
-      `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} (${fmt(s.otherCores, 2)}) | ${notes} |`,
+      `| ${s.calls} | ${s.target} | ${cpu} | ${rss} | ${late} | ${fmt(s.rtp.lossPercent, 3)} (${fmt(s.rtp.skippedPercent, 3)}) | ${jitter} | ${keys} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${s.wipeMs ? `${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)}` : 'n/a'} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} (${fmt(s.otherCores, 2)}) | ${notes} |`,
     );
   }
   if (results.brokeAt) lines.push('', `Service level broke at ${results.brokeAt.calls} calls: ${results.brokeAt.reason}.`);
