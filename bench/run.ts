@@ -551,6 +551,7 @@ const results = {
     flow: 'bench/flows/prompt-gather.yaml',
     rampCallsPerSecond: RAMP_RATE,
     windowSeconds: MODE.windowSeconds,
+    rateSeconds: MODE.rateSeconds,
     keyEveryMs: KEY_EVERY_MS,
     generator: 'sipp 3.6.1 UAC: rtp_stream PCMU (pink noise) + RFC 2833 captures via play_pcap_audio',
     floor: 'sipp 3.6.1 UAS: rtp_stream of parking.main_menu as PCMU',

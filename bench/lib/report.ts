@@ -43,6 +43,7 @@ export interface Results {
   brokeAt: { calls: number; reason: string } | null;
   rates: Rate[];
   micro: Record<string, unknown>;
+  setup?: { rateSeconds?: number };
   profile?: { file: string; top: Array<{ function: string; where: string; selfPercent: number }> } | null;
 }
 
@@ -102,11 +103,14 @@ export function targetsOf(results: Results): TargetRow[] {
   const sustained = Math.max(0, ...results.rates.filter((r) => r.target === 'traceless' && r.ok).map((r) => r.rate));
   const triedRates = results.rates.filter((r) => r.target === 'traceless');
   const rateCapped = triedRates.length > 0 && triedRates.every((r) => r.ok);
+  // A UDP call's server transactions linger 32 s after it ends: a shorter probe is a burst, not sustained.
+  const probeSeconds = results.setup?.rateSeconds ?? 0;
+  const longEnough = probeSeconds > 32;
   rows.push({
     target: '≥ 300 calls/s sustained',
-    measured: `${sustained} calls/s${rateCapped ? ' (highest rate tried)' : ''}`,
-    met: sustained >= 300,
-    by: missBy(sustained, 300, true),
+    measured: `${sustained} calls/s${rateCapped ? ' (highest rate tried)' : ''} over ${probeSeconds || '?'} s probes`,
+    met: longEnough ? sustained >= 300 : null,
+    by: longEnough ? missBy(sustained, 300, true) : `probes shorter than the 32 s transaction linger show a burst rate only; see a full run`,
   });
   add('CPU ≤ 0.10% of a core per call', judged?.cpuPercentPerCall, 0.1, '%');
   add('RSS ≤ 64 KiB per call', judged?.rssKiBPerCall, 64, 'KiB');
@@ -173,4 +177,10 @@ export function renderMarkdown(results: Results): string {
   }
   lines.push('');
   return `${lines.join('\n')}\n`;
+}
+
+// Re-render a results file's Markdown: node --import tsx bench/lib/report.ts <results.json>
+if (process.argv[1] === import.meta.filename && process.argv[2]) {
+  const { readFileSync } = await import('node:fs');
+  process.stdout.write(renderMarkdown(JSON.parse(readFileSync(process.argv[2], 'utf8')) as Results));
 }
