@@ -13,6 +13,8 @@ export interface AdminHttpOptions {
   metrics: () => Promise<{ contentType: string; body: string }>;
   liveness: () => HealthReport;
   readiness: () => HealthReport;
+  /** Test-only (test-hooks.ts): POST /test/gc runs full garbage collections. */
+  testGc?: () => void;
 }
 
 export interface AdminHttp {
@@ -63,6 +65,14 @@ export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHt
     const report = options.readiness();
     return reply.code(httpStatus(report)).send(report);
   });
+
+  if (options.testGc) {
+    const gc = options.testGc;
+    app.post('/test/gc', async (_request, reply) => {
+      gc();
+      return reply.code(204).send();
+    });
+  }
 
   await app.listen({ host: options.address, port: options.port });
   const address = app.server.address();

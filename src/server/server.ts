@@ -26,6 +26,7 @@ import { readSecretRef } from './secret-ref.ts';
 import { backendPortFor, buildBackends, paymentPortFor, type Backends } from './backends.ts';
 import { handleIncomingCall, type AppRuntime } from './call-handler.ts';
 import { startAdminHttp, type AdminHttp } from './admin-http.ts';
+import { testHooks } from './test-hooks.ts';
 
 export interface ServerOptions {
   unsafeDebug?: boolean;
@@ -65,6 +66,8 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
   });
   metrics.observeLogger(() => logger.stats());
   for (const finding of findings) logger.event('security.warning', { code: finding.id, detail: finding.remedy });
+  if (testHooks.gc) logger.event('security.warning', { code: 'test-gc', detail: 'TRACELESS_TEST_GC: POST /test/gc forces garbage collection (tests only)' });
+  if (testHooks.leakKeys) logger.event('security.warning', { code: 'test-leak-canary', detail: 'TRACELESS_TEST_LEAK_CANARY: secure keys are copied into strings (leaking test build)' });
   if (config.insecureDevelopment) logger.event('security.warning', { code: 'insecure-development', detail: 'backend TLS may be off' });
   if (config.sip.trustedPeers === undefined && config.sip.auth === undefined) {
     logger.event('security.warning', { code: 'open-admission', detail: 'no trustedPeers and no auth: every source may call' });
@@ -143,6 +146,7 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
       address: config.admin.address,
       port: config.admin.port,
       ...(config.admin.token ? { token: readSecretRef(loaded, config.admin.token) } : {}),
+      ...(testHooks.gc ? { testGc: testHooks.gc } : {}),
       metrics: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
       liveness: () => liveness({ eventLoopDelayMaxMs: loopDelay.maxSinceLastCheckMs() }),
       readiness: () =>
