@@ -3,7 +3,7 @@ import { loadConfig } from '../server/config-load.ts';
 import { startServer } from '../server/server.ts';
 import { simulateCommand, validateCommand } from '../flow/commands.ts';
 import { runUntilSignal } from './run-until-signal.ts';
-import { runDemo } from './demo.ts';
+import { runDemo, type DemoLogLevel } from './demo.ts';
 import { CommandFailed } from './usage-error.ts';
 
 async function serveConfig(file: string, unsafeDebug: boolean): Promise<void> {
@@ -16,10 +16,10 @@ export const commands = {
   async start(options: { config: string; unsafeDebug: boolean }): Promise<void> {
     await serveConfig(options.config, options.unsafeDebug);
   },
-  async demo(options: { config?: string; sipPort: number; adminPort: number }): Promise<void> {
+  async demo(options: { config?: string; sipPort: number; adminPort: number; mediaTimeout: number; logLevel: DemoLogLevel }): Promise<void> {
     // With a config file the demo app runs against the real database and gateway it names.
     if (options.config) return serveConfig(options.config, false);
-    await runDemo(options);
+    await runDemo({ sipPort: options.sipPort, adminPort: options.adminPort, mediaTimeoutSeconds: options.mediaTimeout, logLevel: options.logLevel });
   },
   async validate(flow: string): Promise<void> {
     const result = await validateCommand(flow);

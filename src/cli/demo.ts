@@ -10,9 +10,15 @@ import { runUntilSignal } from './run-until-signal.ts';
 
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 
+export type DemoLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
 export interface DemoOptions {
   sipPort: number;
   adminPort: number;
+  /** Seconds without RTP before a call is hung up (config media.inactivitySeconds, default 30). */
+  mediaTimeoutSeconds?: number;
+  /** Log level (config log.level, default info); `trace` adds redacted SIP traces. */
+  logLevel?: DemoLogLevel;
 }
 
 /** The demo's configuration, built from the running stack and checked by the same schema as a file. */
@@ -31,7 +37,7 @@ export function demoConfig(stack: Pick<DemoStack, 'db' | 'gateway'>, options: De
       ],
       trustedPeers: ['127.0.0.0/8', '::1/128'],
     },
-    media: { address: '127.0.0.1', inactivitySeconds: 30 },
+    media: { address: '127.0.0.1', inactivitySeconds: options.mediaTimeoutSeconds ?? 30 },
     cells: { max: 200 },
     numbers: { '3115550100': 'parking', '*': 'parking' },
     applications: {
@@ -56,6 +62,7 @@ export function demoConfig(stack: Pick<DemoStack, 'db' | 'gateway'>, options: De
     },
     payment: { type: 'https-gateway', chargeUrl: stack.gateway.url, tls: tls(stack.gateway.tls) },
     admin: { address: '127.0.0.1', port: options.adminPort },
+    log: { level: options.logLevel ?? 'info' },
   });
   return { config, baseDir: packageRoot };
 }

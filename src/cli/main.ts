@@ -1,6 +1,6 @@
 // The `traceless` command. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { commands } from './commands.ts';
 import { ConfigError } from '../server/config-load.ts';
 import { CommandFailed, UsageError } from './usage-error.ts';
@@ -33,7 +33,9 @@ function buildProgram(): Command {
     .option('-c, --config <file>', 'point the demo app at a real database and gateway instead')
     .option('--sip-port <port>', 'SIP UDP and TCP port on 127.0.0.1', parsePort, 5060)
     .option('--admin-port <port>', 'admin HTTP port on 127.0.0.1', parsePort, 9090)
-    .action(async (options: { config?: string; sipPort: number; adminPort: number }) => commands.demo(options));
+    .option('--media-timeout <seconds>', 'hang up a call after this many seconds without RTP (5-3600)', parseMediaTimeout, 30)
+    .addOption(new Option('--log-level <level>', 'log level; trace adds redacted SIP traces').choices(LOG_LEVELS).default('info'))
+    .action(async (options: DemoCommandOptions) => commands.demo(options));
 
   program
     .command('validate')
@@ -52,6 +54,22 @@ function buildProgram(): Command {
     .action(async (flow: string, options: { keys: string }) => commands.simulate(flow, options));
 
   return program;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+interface DemoCommandOptions {
+  config?: string;
+  sipPort: number;
+  adminPort: number;
+  mediaTimeout: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+function parseMediaTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) throw new UsageError(`media timeout must be 5-3600 seconds: ${value}`);
+  return seconds;
 }
 
 function parsePort(value: string): number {
