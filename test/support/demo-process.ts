@@ -109,15 +109,20 @@ export class DemoProcess {
     createInterface({ input: child.stdout! }).on('line', (line) => this.#onLine(line));
   }
 
-  /** Starts the demo on free ports and waits for its demo.ready line. */
-  static async start(): Promise<DemoProcess> {
+  /**
+   * Starts the demo on free ports and waits for its demo.ready line. `args` are extra demo
+   * options (e.g. --log-level trace); `env` is added to this process's environment.
+   */
+  static async start(options: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<DemoProcess> {
     const sipPort = await freeSipAndTcpPort();
     const adminPort = await freeSipAndTcpPort([sipPort, sipPort + 10]);
     // detached: its own process group, so a last-resort kill reaches the database and gateway too.
-    const child = spawn(join(ROOT, 'bin', 'traceless'), ['demo', '--sip-port', String(sipPort), '--admin-port', String(adminPort)], {
+    const args = ['demo', '--sip-port', String(sipPort), '--admin-port', String(adminPort), ...(options.args ?? [])];
+    const child = spawn(join(ROOT, 'bin', 'traceless'), args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      env: { ...process.env, ...options.env },
     });
     const demo = new DemoProcess(child);
     try {
@@ -130,6 +135,7 @@ export class DemoProcess {
     return demo;
   }
 
+  /** The IVR's own process (bin/traceless execs node, so this is the server). */
   get pid(): number {
     return this.#child.pid!;
   }
@@ -203,6 +209,22 @@ export class DemoProcess {
   /** Events of one call (by our callId) between two cursors. */
   eventsOf(callId: string, from = 0, to = this.events.length): DemoEvent[] {
     return this.events.slice(from, to).filter((e) => e.callId === callId);
+  }
+
+  /** Resolves when the process has exited (e.g. after a signal the test sent). */
+  whenExited(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** Sends a signal to the IVR process alone (SIGTERM: drain). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
+  }
+
+  /** GET or POST on the admin listener; resolves with the status and body text. */
+  async admin(path: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://${this.info.admin.host}:${this.info.admin.port}${path}`, { method });
+    return { status: response.status, body: await response.text() };
   }
 
   /** SIGINT, then wait for exit; SIGKILL to the whole process group if it does not go. Safe to call twice. */

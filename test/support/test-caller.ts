@@ -510,6 +510,11 @@ export class TestCall extends EventEmitter<TestCallEvents> {
     return (await this.#sendTransaction(request, `${this.#inviteBranch} CANCEL`)).status;
   }
 
+  /** Stops sending RTP but keeps the dialog: a dead media path, for the IVR's inactivity timer. */
+  stopMedia(): void {
+    this.#stopMedia();
+  }
+
   /**
    * Keys the given digits (0-9, *, #) as RFC 4733 events in the media stream; resolves once
    * every packet of the last key has been sent.

@@ -8,7 +8,7 @@ import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { randomInt } from 'node:crypto';
-import { canaryForms, countIn, parseMaps, scanProcessMemory } from '../support/memory-scan.ts';
+import { CanaryMatcher, canaryForms, countIn, parseMaps, scanBytes, scanProcessMemory } from '../support/memory-scan.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const CANARY_DIGITS = 16;
@@ -75,6 +75,34 @@ test('a match across a chunk boundary is counted once', () => {
   assert.equal(countIn(chunk, chunk.length, needle, 3), 2);
   assert.equal(countIn(chunk, chunk.length, needle, 5), 1, 'a match wholly inside the carried bytes was counted before');
   assert.equal(countIn(chunk, 8, needle, 0), 1, 'bytes past the read length are stale');
+});
+
+test('many canaries: one pass per form finds each form, zero pages and near misses included', () => {
+  const canaries = Array.from({ length: 40 }, (_, i) => `${1000 + i}${testCanary().slice(4).replaceAll('0', '7')}`);
+  const [first, second, third] = canaries as [string, string, string];
+  const forms = canaryForms(first);
+  const nearMiss = Buffer.from(`${second.slice(0, -1)}${(Number(second.at(-1)) + 1) % 10}`, 'latin1');
+  const haystack = Buffer.concat([
+    Buffer.alloc(4096),
+    forms.ascii,
+    Buffer.from('99'),
+    forms.ascii,
+    forms.utf16le,
+    Buffer.from([0x41]),
+    canaryForms(third).utf16le.subarray(1), // a form missing its first byte is no match
+    Buffer.from([0x42]),
+    forms.digitBytes,
+    nearMiss,
+    Buffer.alloc(4096),
+  ]);
+  const result = scanBytes(haystack, canaries);
+  assert.deepEqual(result.counts.get(first), { ascii: 2, utf16le: 1, digitBytes: 1 });
+  assert.deepEqual(result.counts.get(second), { ascii: 0, utf16le: 0, digitBytes: 0 }, 'one digit off is no match');
+  assert.equal(result.total, 4, 'the third canary was cut: its first byte is missing');
+  // Matches ending inside the bytes carried from the previous chunk were counted already.
+  const counts = new Map(canaries.map((c) => [c, { ascii: 0, utf16le: 0, digitBytes: 0 }]));
+  new CanaryMatcher(canaries).count(haystack, haystack.length, 4096 + first.length, counts);
+  assert.deepEqual(counts.get(first), { ascii: 1, utf16le: 1, digitBytes: 1 });
 });
 
 test('the scraper finds a canary kept as a JS string, a two-byte string and key-code bytes', { timeout: 120_000 }, async () => {
