@@ -137,6 +137,13 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
       admission: admissionHook(loaded, () => draining, () => pool.stats.active),
       routing: (dialled) => config.numbers[dialled] ?? config.numbers['*'] ?? FALLBACK_APP,
       logger,
+      // SIP traces only at trace level; the logger redacts credentials, keys and bodies.
+      ...(logger.isLevelEnabled('trace')
+        ? {
+            onTrace: (direction: 'in' | 'out', transport: TransportKind, bytes: Buffer) =>
+              logger.event('sip.trace', { direction, transport, bytes: bytes.length, message: bytes }),
+          }
+        : {}),
     }));
     closers.push(() => sip.close());
 
@@ -267,7 +274,7 @@ function admissionHook(loaded: LoadedConfig, draining: () => boolean, activeCall
 
 function sipConfig(
   loaded: LoadedConfig,
-  hooks: Pick<SipServerConfig, 'onCall' | 'admission' | 'routing' | 'logger'>,
+  hooks: Pick<SipServerConfig, 'onCall' | 'admission' | 'routing' | 'logger' | 'onTrace'>,
 ): SipServerConfig {
   const { sip } = loaded.config;
   const stream = { maxConnections: sip.maxConnections, idleTimeoutMs: sip.idleTimeoutSeconds * 1000 };

@@ -9,6 +9,7 @@ import type { HeaderField, SipRequest } from './message.ts';
 import { UserAgentServer } from './user-agent-server.ts';
 import type { AdmissionHook, RoutingHook } from './user-agent-server.ts';
 import { TransportLayer } from './transport-layer.ts';
+import type { SipTraceHook } from './transport-layer.ts';
 import { UdpTransport } from './transport-udp.ts';
 import { TcpTransport } from './transport-tcp.ts';
 import type { StreamTransportOptions } from './transport-tcp.ts';
@@ -38,6 +39,8 @@ export interface SipServerConfig {
   readonly scheduler?: Scheduler;
   readonly timerBase?: TimerBase;
   readonly logger?: SipLogger;
+  /** Raw bytes of every message in and out, for trace logging; leave unset unless tracing. */
+  readonly onTrace?: SipTraceHook;
 }
 
 export class SipServer {
@@ -64,7 +67,7 @@ export class SipServer {
       logger,
       ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'answerTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
     });
-    layer = new TransportLayer(uas, { limits, logger });
+    layer = new TransportLayer(uas, { limits, logger, ...(config.onTrace ? { onTrace: config.onTrace } : {}) });
     const receive = layer.receive.bind(layer);
     const shared = { maxMessageBytes: limits.maxMessageBytes, logger };
     const server = new SipServer(uas, layer, local);

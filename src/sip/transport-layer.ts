@@ -56,15 +56,21 @@ export function responseTarget(via: Via, source: Source): Target {
   return { address: via.received ?? bare(via.host), port };
 }
 
+/** Sees every message's raw bytes in and out, for trace logging (which must redact them). */
+export type SipTraceHook = (direction: 'in' | 'out', transport: TransportKind, bytes: Buffer) => void;
+
 export interface TransportLayerOptions {
   readonly limits?: SipLimits;
   readonly logger?: SipLogger;
+  /** Only set when tracing is on: without it the hot path does nothing extra. */
+  readonly onTrace?: SipTraceHook;
 }
 
 export class TransportLayer {
   private readonly transports = new Map<TransportKind, Transport>();
   private readonly limits: SipLimits;
   private readonly logger: SipLogger;
+  private readonly onTrace: SipTraceHook | undefined;
 
   constructor(
     private readonly sink: MessageSink,
@@ -72,6 +78,7 @@ export class TransportLayer {
   ) {
     this.limits = options.limits ?? DEFAULT_SIP_LIMITS;
     this.logger = options.logger ?? silentLogger;
+    this.onTrace = options.onTrace;
   }
 
   add(transport: Transport): void {
@@ -94,6 +101,7 @@ export class TransportLayer {
   private dispatch(data: Buffer, source: Source): void {
     const transport = this.transports.get(source.kind);
     if (transport === undefined) return;
+    this.onTrace?.('in', source.kind, data);
     // On TCP/TLS Content-Length is mandatory (RFC 3261 §18.3): a message without it is a 400.
     const result = parseMessage(data, this.limits, transport.reliable ? 'stream' : 'datagram');
     if (!result.ok) {
@@ -121,6 +129,7 @@ export class TransportLayer {
   /** A channel that serializes onto `transport` towards `target`. */
   channel(transport: Transport, target: Target, peer: Source): MessageChannel {
     const logger = this.logger;
+    const onTrace = this.onTrace;
     return {
       reliable: transport.reliable,
       peer,
@@ -132,7 +141,7 @@ export class TransportLayer {
           logger.error({ code: (error as { code?: string }).code }, 'sip.serialize-failed');
           return false;
         }
-        logger.trace({ transport: transport.kind, bytes: bytes.length }, 'sip.send');
+        onTrace?.('out', transport.kind, bytes);
         return transport.send(target, bytes);
       },
     };

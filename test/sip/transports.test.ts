@@ -227,3 +227,21 @@ test('TCP: a request without Content-Length gets 400, never reaches the core (RF
   assert.equal(seen.length, 0);
   socket.destroy();
 });
+
+test('the trace hook sees the exact bytes of a request in and its response out', async (t) => {
+  const traced: Array<[string, string, string]> = [];
+  const layer = new TransportLayer(echoSink().sink, {
+    onTrace: (direction, kind, bytes) => traced.push([direction, kind, bytes.toString('latin1')]),
+  });
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  layer.add(transport);
+  t.after(() => layer.close());
+  const { socket, read } = await tcpClient(transport.local.port);
+  const message = optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKtrace');
+  socket.write(message);
+  const answer = await read.until((all) => all.includes('\r\n\r\n'));
+  assert.deepEqual(traced.map(([direction, kind]) => [direction, kind]), [['in', 'tcp'], ['out', 'tcp']]);
+  assert.equal(traced[0]![2], message.toString('latin1'));
+  assert.equal(traced[1]![2], answer);
+  socket.destroy();
+});
