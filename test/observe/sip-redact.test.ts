@@ -33,12 +33,12 @@ const INVITE = [
 ].join('\r\n');
 
 const EXPECTED = [
-  'INVITE sip:+18005550100@ivr.example.com SIP/2.0',
+  'INVITE sip:+[digits]@ivr.example.com SIP/2.0',
   'Via: SIP/2.0/TLS 192.0.2.10:5061;branch=z9hG4bK74bf9',
   'Max-Forwards: 70',
   'From: [redacted];tag=9fxced76sl',
-  'To: <sip:+18005550100@ivr.example.com>',
-  'Call-ID: 3848276298220188511@carrier.example',
+  'To: <sip:+[digits]@ivr.example.com>',
+  'Call-ID: [digits]@carrier.example',
   'CSeq: 2 INVITE',
   'P-Asserted-Identity: [redacted]',
   'Authorization: [redacted]',
@@ -53,7 +53,7 @@ const EXPECTED = [
 test('a sample INVITE trace loses credentials, identity, User-to-User and its SDP body (with the crypto key)', () => {
   const redacted = redactSipMessageText(INVITE);
   assert.equal(redacted, EXPECTED);
-  for (const leak of ['dfe56131', 'ea9c8e88', '0123abcd', '56a390f3', 'WVNfX19z', '5551234567', 'Jane', 'a=crypto']) {
+  for (const leak of ['dfe56131', 'ea9c8e88', '0123abcd', '56a390f3', 'WVNfX19z', '5551234567', 'Jane', 'a=crypto', '8005550100', '3848276']) {
     assert.ok(!redacted.includes(leak), leak);
   }
 });
@@ -84,4 +84,12 @@ test('compact header forms and LF line ends are handled; a message without body 
 test('a folded continuation of a kept header is kept', () => {
   const folded = 'OPTIONS sip:ivr SIP/2.0\r\nSubject: one\r\n two\r\n\r\n';
   assert.equal(redactSipMessageText(folded), folded);
+});
+
+test('runs of 7+ digits anywhere in the head become [digits]; shorter runs stay', () => {
+  const text = 'OPTIONS sip:ivr@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1234567-0\r\nCSeq: 123456 OPTIONS\r\nContent-Length: 0\r\n\r\n';
+  assert.equal(
+    redactSipMessageText(text),
+    'OPTIONS sip:ivr@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-[digits]-0\r\nCSeq: 123456 OPTIONS\r\nContent-Length: 0\r\n\r\n',
+  );
 });
