@@ -158,8 +158,12 @@ const profileDir = args.includes('--profile') ? join(root, 'bench/results/profil
 async function startIvr(): Promise<ChildProcess> {
   const startArgs = ['start', '--config', configFile, ...(profileDir ? ['--unsafe-debug'] : [])];
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const env = profileDir ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : process.env;
-  const child = track(spawn(join(root, 'bin/traceless'), startArgs, { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS: run the wrapper's two steps (no core dumps, then
+  // the CLI) with the flag on node's own command line.
+  const command = profileDir
+    ? spawn('sh', ['-c', 'ulimit -c 0 && dir="$1" && cli="$2" && shift 2 && exec "$0" --cpu-prof --cpu-prof-dir="$dir" "$cli" "$@"', process.execPath, profileDir, join(root, 'bin/traceless.mjs'), ...startArgs], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(join(root, 'bin/traceless'), startArgs, { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(command);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const started = new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-// Top functions by self time in a V8 .cpuprofile (what `node --cpu-prof` writes), so a results
+// Top functions by self time (share of non-idle samples) in a V8 .cpuprofile (what `node --cpu-prof` writes), so a results
 // file can say where the server's CPU went without anyone opening the profile.
 // Run alone: node --import tsx bench/lib/profile-summary.ts <file.cpuprofile> [top]
 import { readFileSync } from 'node:fs';
@@ -29,7 +29,8 @@ export function summarizeProfile(path: string, top = 15, root = process.cwd()): 
   profile.samples.forEach((id, index) => {
     const node = byId.get(id);
     const delta = profile.timeDeltas[index] ?? 0;
-    if (!node) return;
+    // Percentages are of busy time: a server waiting for the next tick is not a cost.
+    if (!node || node.callFrame.functionName === '(idle)') return;
     const frame = node.callFrame;
     const url = frame.url.startsWith('file://') ? relative(root, new URL(frame.url).pathname) : frame.url;
     const key = `${frame.functionName || '(anonymous)'}\t${url ? `${url}:${frame.lineNumber + 1}` : ''}`;
