@@ -270,6 +270,14 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     return this.direction;
   }
 
+  /**
+   * Restarts the inactivity count. Before the first tick the session has no slot of its own
+   * yet (a packet can beat the clock), so the first tick starts the count instead.
+   */
+  private markActivity(): void {
+    if (this.firstSlot !== null) this.lastActivitySlot = this.slot;
+  }
+
   /** A re-INVITE moved the peer or changed the codec: new latches, marker on the next packet. */
   updateRemote(remote: RemoteMedia): void {
     this.remote = { ...remote };
@@ -278,7 +286,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     this.eventSsrc = null;
     this.receiveStats.reset();
     this.pendingMarker = true;
-    this.lastActivitySlot = this.slot;
+    this.markActivity();
     this.inactiveFired = false;
   }
 
@@ -286,7 +294,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   setDirection(direction: Direction): void {
     if (direction === this.direction) return;
     this.direction = direction;
-    this.lastActivitySlot = this.slot;
+    this.markActivity();
     this.inactiveFired = false;
   }
 
@@ -478,7 +486,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     }
 
     this.counters.packetsReceived++;
-    this.lastActivitySlot = this.slot;
+    this.markActivity();
     if (isEvent) {
       this.counters.telephoneEventsReceived++;
       this.input.telephoneEvent(packet.payload, packet.timestamp, packet.ssrc);
@@ -530,7 +538,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     const parsed = parseRtcpCompound(message.subarray(0, length));
     if (!parsed.ok) return this.drop('rtcp-malformed');
     this.counters.rtcpReceived++;
-    this.lastActivitySlot = this.slot;
+    this.markActivity();
     if (parsed.summary.lastSr !== null) {
       this.lastSrMiddle = parsed.summary.lastSr;
       this.lastSrArrivalMs = this.clock.now();

@@ -95,6 +95,27 @@ test('sends real UDP to the negotiated address and port, symmetric from the boun
   clock.close();
 });
 
+test('a packet that arrives before the call\'s first clock tick does not count as old activity', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  // The shared clock has been running for a while (other calls): its slots are far past zero.
+  clock.add({ tick: () => undefined });
+  time.advance(60_000);
+  const peer = await peerSocket();
+  t.after(() => peer.close());
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', inactivityMs: 2000 });
+  t.after(() => session.close());
+  const events: number[] = [];
+  session.on('inactive', ({ silentMs }) => events.push(silentMs));
+  await sendFrom(peer, rtp({ ssrc: 0x1111 }), session.localPort);
+  await input.waitFor(1);
+  time.advance(40);
+  assert.deepEqual(events, [], 'the early packet must not make the call look silent since slot 0');
+  time.advance(2000);
+  assert.deepEqual(events, [2000]);
+});
+
 test('latching: other source port and other SSRC dropped; sipp-style DTMF from one new SSRC accepted, a third refused', async () => {
   const { time, clock } = fakeClock();
   const peer = await peerSocket();
