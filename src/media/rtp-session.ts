@@ -45,9 +45,13 @@ export type LatchMode = 'strict' | 'same-ip';
 /**
  * Telephone-event packets from an SSRC other than the audio one: 'one-extra' (default) accepts
  * one more SSRC for telephone-event only, from the latched address:port (sipp's play_dtmf does
- * this); 'strict' accepts events only on the audio SSRC.
+ * this, with a fresh SSRC for every key: the extra SSRC moves to a new one once the previous
+ * one has been quiet for EVENT_SSRC_QUIET_SLOTS); 'strict' accepts events only on the audio SSRC.
  */
 export type DtmfSsrcPolicy = 'one-extra' | 'strict';
+
+/** 60 ms: longer than the gap inside one event's packets, shorter than the pause between keys. */
+const EVENT_SSRC_QUIET_SLOTS = 3;
 
 export type DropReason =
   | 'address'
@@ -211,6 +215,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   private latchedPort: number | null = null;
   private audioSsrc: number | null = null;
   private eventSsrc: number | null = null;
+  private lastEventSlot = 0;
   private lastAudioSlot = 0;
   private lastActivitySlot: number | null = null;
   private inactiveFired = false;
@@ -488,6 +493,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     this.counters.packetsReceived++;
     this.markActivity();
     if (isEvent) {
+      if (packet.ssrc === this.eventSsrc) this.lastEventSlot = this.slot;
       this.counters.telephoneEventsReceived++;
       this.input.telephoneEvent(packet.payload, packet.timestamp, packet.ssrc);
       return;
@@ -516,7 +522,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   private acceptEventSsrc(ssrc: number): boolean {
     if (ssrc === this.audioSsrc || ssrc === this.eventSsrc) return true;
     if (this.dtmfSsrcPolicy === 'strict') return this.audioSsrc === null ? ((this.audioSsrc = ssrc), true) : false;
-    if (this.eventSsrc === null) {
+    if (this.eventSsrc === null || this.slot - this.lastEventSlot >= EVENT_SSRC_QUIET_SLOTS) {
+      // Still one extra stream at a time: a second SSRC while the first is sending is refused.
       this.eventSsrc = ssrc;
       return true;
     }

@@ -149,6 +149,28 @@ test('latching: other source port and other SSRC dropped; sipp-style DTMF from o
   clock.close();
 });
 
+test('sipp-style DTMF with a fresh SSRC per key: the extra event SSRC moves on once the last one is quiet', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  const peer = await peerSocket();
+  t.after(() => peer.close());
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  t.after(() => session.close());
+  time.advance(20);
+  const to = session.localPort;
+  await sendFrom(peer, rtp({ ssrc: 0x1111 }), to); // audio latches
+  await sendFrom(peer, rtp({ ssrc: 0xa001, payloadType: 101, marker: true }, Uint8Array.from([1, 0x8a, 0, 160])), to);
+  await sendFrom(peer, rtp({ ssrc: 0xa002, payloadType: 101, marker: true }, Uint8Array.from([2, 0x8a, 0, 160])), to); // while 0xa001 is fresh
+  await sendFrom(peer, rtp({ ssrc: 0x1111, sequenceNumber: 2 }), to); // same socket, so it lands after 0xa002
+  await input.waitFor(3);
+  time.advance(100); // the pause between two keys
+  await sendFrom(peer, rtp({ ssrc: 0xa003, payloadType: 101, marker: true }, Uint8Array.from([3, 0x8a, 0, 160])), to);
+  await input.waitFor(4);
+  assert.deepEqual(input.events.map((event) => [event.payload[0], event.ssrc]), [[1, 0xa001], [3, 0xa003]]);
+  assert.equal(session.stats.dropped.ssrc, 1);
+});
+
 test("dtmfSsrc 'strict': telephone-event from a new SSRC is dropped", async () => {
   const { time, clock } = fakeClock();
   const peer = await peerSocket();
