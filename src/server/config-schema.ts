@@ -72,6 +72,11 @@ const sip = z
     maxConnections: z.number().int().min(1).max(100000).default(2000),
     idleTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
     sessionTimerSeconds: z.number().int().min(90).max(86400).default(1800),
+    /**
+     * Transactions held at once. A UDP call keeps two for 32 s after they end (Timers J/I),
+     * so this caps the sustained call rate at about maxTransactions / 64 calls per second.
+     */
+    maxTransactions: z.number().int().min(1000).max(1_000_000).default(40_000),
   })
   .strict();
 

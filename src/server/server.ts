@@ -278,7 +278,7 @@ function sipConfig(
 ): SipServerConfig {
   const { sip } = loaded.config;
   const stream = { maxConnections: sip.maxConnections, idleTimeoutMs: sip.idleTimeoutSeconds * 1000 };
-  const config: { -readonly [K in keyof SipServerConfig]: SipServerConfig[K] } = { ...hooks };
+  const config: { -readonly [K in keyof SipServerConfig]: SipServerConfig[K] } = { ...hooks, maxTransactions: sip.maxTransactions };
   for (const listener of sip.listeners) {
     if (listener.transport === 'udp') config.udp = { host: listener.address, port: listener.port };
     else if (listener.transport === 'tcp') config.tcp = { host: listener.address, port: listener.port, ...stream };

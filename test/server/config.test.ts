@@ -53,6 +53,7 @@ test('a minimal config loads and gets the documented defaults', () => {
     assert.equal(config.media.srtp, 'if-tls');
     assert.equal(config.admin.address, '127.0.0.1');
     assert.equal(config.log.level, 'info');
+    assert.equal(config.sip.maxTransactions, 40_000);
   });
 });
 
