@@ -106,7 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         `  sipp:     sipp -sn uac -m 1 -s 3115550100 127.0.0.1:${sip?.port ?? options.sipPort}`,
         `  baresip:  baresip -e "/dial ${uri}"`,
         `  metrics:  http://127.0.0.1:${server.adminPort}/metrics`,
-        '  test data: citation 12345678, plate 7ABC123 (keyed 7222123) state 1; card 4111111111111111',
+        '  test data: citation 12345678, plate 7ABC123 (keyed 7222123) state 01; card 4111111111111111',
         'Ctrl-C stops everything and removes every temporary file.',
         '',
       ].join('\n'),
