@@ -1,5 +1,6 @@
 // Minimal RTCP (RFC 3550 §6): one compound packet — SR or RR with at most one report block, then
 // SDES CNAME (§6.1 requires it in every compound packet) — and a validity check for what arrives.
+import { readU32, writeU32 } from './byte-order.ts';
 
 export const RTCP_SR = 200;
 export const RTCP_RR = 201;
@@ -30,17 +31,6 @@ export interface SenderInfo {
   rtpTimestamp: number;
   packetCount: number;
   octetCount: number;
-}
-
-function writeU32(target: Uint8Array, offset: number, value: number): void {
-  target[offset] = value >>> 24;
-  target[offset + 1] = (value >>> 16) & 0xff;
-  target[offset + 2] = (value >>> 8) & 0xff;
-  target[offset + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }
 
 /** NTP timestamp (§4) of a Unix millisecond time: [seconds, fraction]. */

@@ -1,6 +1,7 @@
 // RTP fixed header, CSRC list, header extension and padding (RFC 3550 §5.1, §5.3.1).
 // Parsing never throws: outside input gets a result code. Payload and extension are views
 // into the caller's bytes (zero-copy); they are valid only while the caller keeps those bytes.
+import { readU32, writeU32 } from './byte-order.ts';
 
 export const RTP_VERSION = 2;
 export const RTP_FIXED_HEADER_BYTES = 12;
@@ -34,17 +35,6 @@ export type RtpParseError =
   | 'bad-padding'; // P set with a count of 0 or one that eats into the header
 
 export type RtpParseResult = { ok: true; packet: RtpPacket } | { ok: false; error: RtpParseError };
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
-}
-
-function writeU32(target: Uint8Array, offset: number, value: number): void {
-  target[offset] = value >>> 24;
-  target[offset + 1] = (value >>> 16) & 0xff;
-  target[offset + 2] = (value >>> 8) & 0xff;
-  target[offset + 3] = value & 0xff;
-}
 
 export function parseRtp(bytes: Uint8Array): RtpParseResult {
   if (bytes.length < RTP_FIXED_HEADER_BYTES) return { ok: false, error: 'too-short' };

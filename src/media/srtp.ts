@@ -5,6 +5,7 @@
 // node:crypto copies keys into OpenSSL contexts we cannot wipe; docs/media.md says so.
 import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 import { parseRtp, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
+import { readU32, writeU32 } from './byte-order.ts';
 
 export type SrtpSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
 export const SRTP_SUITES: readonly SrtpSuite[] = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'];
@@ -152,17 +153,6 @@ function remember(window: Float64Array, index: number): void {
 
 export type SrtpError = 'malformed' | 'auth-failed' | 'replayed' | 'too-many-ssrcs' | 'closed';
 export type SrtpResult = { ok: true; length: number } | { ok: false; error: SrtpError };
-
-function writeU32(target: Uint8Array, offset: number, value: number): void {
-  target[offset] = value >>> 24;
-  target[offset + 1] = (value >>> 16) & 0xff;
-  target[offset + 2] = (value >>> 8) & 0xff;
-  target[offset + 3] = value & 0xff;
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
-}
 
 /**
  * One direction's crypto context (§3.2): the session keys derived from one SDES master key, plus
