@@ -67,7 +67,7 @@ try {
     `# Backend lookup latency — ${result.date}, commit ${result.commit}`,
     '',
     `${result.machine.nproc}× ${result.machine.model}; load average before ${before.loadAverage.join(' ')}, after ${result.machine.loadAverageAfter.join(' ')}. ` +
-      `${LOOKUPS} sequential operations of each kind on a warm pool of 4 TLS 1.3 client-certificate connections to the demo PostgreSQL.`,
+      `${LOOKUPS} sequential operations of each kind on a warm pool of 4 mutual-TLS (client-certificate) connections to the demo PostgreSQL.`,
     '',
     '| operation | p50 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|',
