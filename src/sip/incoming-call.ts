@@ -63,27 +63,16 @@ export interface CallControl {
   readonly ended: boolean;
 }
 
-export class IncomingCall extends EventEmitter<IncomingCallEvents> implements IncomingCallInfo {
-  readonly callId: string;
-  readonly dialled: string;
-  readonly caller: string;
-  readonly application: string;
-  readonly remote: { readonly address: string; readonly port: number };
-  readonly transport: TransportKind;
-  readonly remoteSdp: string;
+/** The call carries every IncomingCallInfo field (declaration merging; the constructor copies them). */
+export interface IncomingCall extends IncomingCallInfo {}
 
+export class IncomingCall extends EventEmitter<IncomingCallEvents> {
   constructor(
     info: IncomingCallInfo,
     private readonly control: CallControl,
   ) {
     super();
-    this.callId = info.callId;
-    this.dialled = info.dialled;
-    this.caller = info.caller;
-    this.application = info.application;
-    this.remote = info.remote;
-    this.transport = info.transport;
-    this.remoteSdp = info.remoteSdp;
+    Object.assign(this, info);
   }
 
   get ended(): boolean {
