@@ -95,13 +95,40 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
     return;
   }
   log.event('call.start', {
-    callId: callId,
+    callId,
     dialled: call.dialled,
     caller: services.callerMask.mask(call.caller),
     app: app.name,
     transport: call.transport,
   });
 
+  let ending: CallEnding;
+  try {
+    ending = await serveCall(call, app, cell, { callId, setupStart, log, record }, services);
+  } catch (error) {
+    // Nothing below should throw (the flow runner catches flow errors); if something does,
+    // the call still ends and the cell is still wiped.
+    log.error({ code: (error as { code?: string }).code ?? 'call-failed' }, 'call handling failed');
+    call.hangup();
+    ending = { outcome: 'failed', cause: 'internal-error' };
+  }
+  finish({ callId, startedAt: setupStart }, cell, record, services, ending.outcome, ending.cause);
+}
+
+interface CallEnding {
+  outcome: CallOutcome;
+  cause: string;
+}
+
+/** Answers, runs the flow and hangs up; returns how the call ended. The caller releases the cell. */
+async function serveCall(
+  call: IncomingCall,
+  app: AppRuntime,
+  cell: Cell,
+  { callId, setupStart, log, record }: { callId: string; setupStart: number; log: Logger; record: CallRecordBuilder },
+  services: CallHandlerServices,
+): Promise<CallEnding> {
+  const { metrics } = services;
   const ended = new AbortController();
   let endCause: EndCause | null = null;
   let mediaTimedOut = false;
@@ -122,8 +149,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   if (!answered.ok) {
     call.reject(answered.error.status, answered.error.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here');
     log.event('sip.reject', { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
-    finish({ callId, startedAt: setupStart }, cell, record, services, 'rejected', 'media-rejected');
-    return;
+    return { outcome: 'rejected', cause: 'media-rejected' };
   }
   const media = cell.attach(answered.media);
   // The player and receiver stop with the call; the media session closes first so no
@@ -131,7 +157,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   cell.attach({ close: () => call.close() });
   media.on('inactive', ({ silentMs }) => {
     mediaTimedOut = true;
-    log.event('media.inactive', { callId: callId, silentMs });
+    log.event('media.inactive', { callId, silentMs });
     call.hangup();
   });
   call.on('info', (info) => {
@@ -144,13 +170,12 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
   });
 
   if (ended.signal.aborted || !call.accept(answered.answerSdp)) {
-    finish({ callId, startedAt: setupStart }, cell, record, services, 'abandoned', causeOf(endCause, false));
-    return;
+    return { outcome: 'abandoned', cause: causeOf(endCause, false) };
   }
   record.answered();
   const setupMs = performance.now() - setupStart;
   metrics.callSetupMs(setupMs);
-  log.event('call.answer', { callId: callId, setupMs });
+  log.event('call.answer', { callId, setupMs });
 
   const keyResponse = new KeyResponseClock((ms) => metrics.keyResponseMs(ms));
   const observe = (event: FlowEvent): void => observeFlow(event, { callId, log, metrics, record });
@@ -173,7 +198,7 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
     observe,
   );
   call.hangup();
-  finish({ callId, startedAt: setupStart }, cell, record, services, outcome.status, causeOf(endCause, mediaTimedOut));
+  return { outcome: outcome.status, cause: causeOf(endCause, mediaTimedOut) };
 }
 
 /** The flow's outcomes in the log vocabulary's terms. */

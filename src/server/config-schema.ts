@@ -1,11 +1,13 @@
 // The one configuration file, as a zod schema. Every key is documented in docs/configuration.md.
 // Secrets (keys, passwords, tokens) are never inline: they are references to a file or an
 // environment variable, resolved at start by config-load.ts.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.number().int().min(1).max(65535);
 const portOrZero = z.number().int().min(0).max(65535);
 const host = z.string().min(1).max(255);
+const ipLiteral = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
 
 /** A secret value's location: `{ file: path }` or `{ env: NAME }`. Inline strings are refused. */
 export const secretRef = z.union(
@@ -82,10 +84,10 @@ const sip = z
 
 const media = z
   .object({
-    /** Address the RTP sockets bind to. */
-    address: host.default('0.0.0.0'),
-    /** Address written in the SDP answer (the one peers send RTP to). */
-    advertiseAddress: host.optional(),
+    /** Address the RTP sockets bind to (an IP literal: sockets bind without a DNS lookup). */
+    address: ipLiteral.default('0.0.0.0'),
+    /** Address written in the SDP answer's c= line (the one peers send RTP to). */
+    advertiseAddress: ipLiteral.optional(),
     portRange: z
       .object({ min: port, max: port })
       .strict()

@@ -109,6 +109,7 @@ test('schema errors and cross-reference errors are listed together', () => {
     `
 sip:
   listeners: [{ transport: tls, port: 70000 }]
+media: { address: localhost }
 numbers: { "311": ghost, "abc": demo }
 applications:
   demo: { flow: f.yaml, agentUri: "http://nope", backends: [missing], payment: true }
@@ -122,6 +123,7 @@ unknownSection: 1
         'applications.demo.agentUri',
         'applications.demo.backends.0',
         'applications.demo.payment',
+        'media.address',
         'numbers.311',
         'numbers.abc',
         'sip.listeners.0.port',
