@@ -59,7 +59,19 @@ const sipListener = z
 
 const sip = z
   .object({
-    listeners: z.array(sipListener).min(1).max(16),
+    listeners: z
+      .array(sipListener)
+      .min(1)
+      .max(3)
+      .superRefine((listeners, ctx) => {
+        const seen = new Set<string>();
+        listeners.forEach((listener, index) => {
+          if (seen.has(listener.transport)) {
+            ctx.addIssue({ code: 'custom', path: [index, 'transport'], message: `a second ${listener.transport} listener (one per transport)` });
+          }
+          seen.add(listener.transport);
+        });
+      }),
     /** Peers (IP or CIDR) allowed to send INVITEs without digest authentication. */
     trustedPeers: z.array(z.string().min(1)).max(1024).optional(),
     auth: z

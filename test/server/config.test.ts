@@ -133,6 +133,13 @@ unknownSection: 1
   );
 });
 
+test('two listeners of one transport are refused (one per transport)', () => {
+  withConfig(minimal.replace('listeners: [{ transport: udp, address: 127.0.0.1, port: 5060 }]', 'listeners: [{ transport: udp, port: 5060 }, { transport: udp, port: 5062 }]'), (file, dir) => {
+    writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+    assert.deepEqual(problemsOf(file), ['sip.listeners.1.transport: a second udp listener (one per transport)']);
+  });
+});
+
 test('a YAML syntax error names the line', () => {
   withConfig('sip:\n  listeners: [\n', (file) => {
     try {
