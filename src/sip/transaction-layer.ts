@@ -8,7 +8,7 @@
 // whose top Via branch lacks the cookie is answered 400.
 import type { SipRequest, SipResponse } from './message.ts';
 import { buildResponse } from './serializer.ts';
-import { firstHeader, parseCSeq, parseVia, headerValues, tagOf } from './headers.ts';
+import { firstHeader, parseCSeq, parseVia, headerValues, tagOf, toTag } from './headers.ts';
 import { timerValues, systemScheduler } from './timers.ts';
 import type { Scheduler, TimerBase } from './timers.ts';
 import { InviteServerTransaction } from './transaction-invite-server.ts';
@@ -39,7 +39,10 @@ export interface TransactionLayerOptions {
   readonly user: TransactionUser;
   readonly scheduler?: Scheduler;
   readonly timerBase?: TimerBase;
-  /** Upper bound on live transactions; beyond it new requests get a stateless 503 (bounded state). */
+  /**
+   * Upper bound on live transactions; beyond it new requests get a stateless 503 (bounded state).
+   * Requests inside a dialog and CANCEL may use a reserve above it (see IN_DIALOG_RESERVE).
+   */
   readonly maxTransactions?: number;
 }
 
@@ -62,6 +65,16 @@ function cseqOf(message: SipRequest | SipResponse) {
   return value === undefined ? undefined : parseCSeq(value);
 }
 
+/**
+ * BYE, CANCEL and other requests inside an existing dialog end or steer calls that already hold
+ * cells and ports; refusing them under load would keep those calls alive and make the overload
+ * worse. They may go this fraction above the cap, so state stays bounded either way.
+ */
+const IN_DIALOG_RESERVE = 0.25;
+
+/** §12.2: a To tag marks a request inside a dialog; CANCEL belongs to an INVITE already held. */
+const usesReserve = (request: SipRequest): boolean => request.method === 'CANCEL' || toTag(request) !== undefined;
+
 export class TransactionLayer {
   private readonly servers = new Map<string, ServerEntry>();
   private readonly merged = new Map<string, string>();
@@ -70,12 +83,14 @@ export class TransactionLayer {
   private readonly scheduler: Scheduler;
   private readonly timerBase: TimerBase | undefined;
   private readonly maxTransactions: number;
+  private readonly maxWithReserve: number;
 
   constructor(options: TransactionLayerOptions) {
     this.user = options.user;
     this.scheduler = options.scheduler ?? systemScheduler;
     this.timerBase = options.timerBase;
     this.maxTransactions = options.maxTransactions ?? 10_000;
+    this.maxWithReserve = Math.ceil(this.maxTransactions * (1 + IN_DIALOG_RESERVE));
   }
 
   get size(): number {
@@ -110,7 +125,7 @@ export class TransactionLayer {
         return;
       }
     }
-    if (this.size >= this.maxTransactions) {
+    if (this.size >= (usesReserve(request) ? this.maxWithReserve : this.maxTransactions)) {
       channel.send(buildResponse(request, 503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }]));
       return;
     }

@@ -77,6 +77,21 @@ test('beyond maxTransactions new requests get a stateless 503', () => {
   assert.equal(channel.firstLines.at(-1), 'SIP/2.0 503 Service Unavailable');
 });
 
+test('BYE and CANCEL may use a reserve above maxTransactions, and it is bounded too', () => {
+  const { channel, requests, layer } = setup(4);
+  for (let n = 1; n <= 4; n++) layer.receiveRequest(request(INVITE.replace('z9hG4bKinv1', `z9hG4bKinv${n}`).replace('call-1@', `call-${n}@`)), channel);
+  const bye = (n: number) =>
+    request(ACK_FOR_FAILURE.replace('ACK sip', 'BYE sip').replace('1 ACK', '2 BYE').replace('z9hG4bKinv1', `z9hG4bKbye${n}`).replace('call-1@', `call-${n}@`));
+  layer.receiveRequest(request(OPTIONS), channel); // outside a dialog: refused at the cap
+  assert.equal(channel.firstLines.at(-1), 'SIP/2.0 503 Service Unavailable');
+  layer.receiveRequest(bye(1), channel); // inside a dialog: admitted from the reserve (4 × 1.25 = 5)
+  assert.equal(requests.at(-1)!.request.method, 'BYE');
+  assert.equal(layer.size, 5);
+  layer.receiveRequest(bye(2), channel); // the reserve is spent too
+  assert.equal(requests.length, 5);
+  assert.equal(channel.firstLines.at(-1), 'SIP/2.0 503 Service Unavailable');
+});
+
 test('responses match client transactions by branch and CSeq method (§17.1.3)', () => {
   const { channel, layer } = setup();
   const options = request(OPTIONS.replace('z9hG4bKopt1', 'z9hG4bKmine'));
