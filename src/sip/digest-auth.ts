@@ -1,6 +1,8 @@
 // Digest authentication for peers outside the trusted list (RFC 3261 §22.4 over RFC 2617,
 // SHA-256 per RFC 8760 / RFC 7616). Nonces are stateless: expiry time + HMAC under a
 // per-process key, so a challenge costs no memory and nothing about the request is kept.
+// What is kept, once credentials verify, is the highest nonce count used with each nonce
+// (RFC 7616 §3.4.5): captured credentials replayed within the nonce's life are refused.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { HeaderField } from './message.ts';
 import { splitTopLevel, unquote } from './syntax.ts';
@@ -62,6 +64,8 @@ export interface DigestOptions {
   /** Offered in this order of preference (RFC 8760 §2.4: SHA-256 first). */
   readonly algorithms?: readonly DigestAlgorithm[];
   readonly nonceTtlSeconds?: number;
+  /** Nonces whose use is remembered at once; beyond it the oldest are forgotten and made stale. */
+  readonly maxTrackedNonces?: number;
   readonly now: () => number;
 }
 
@@ -73,10 +77,16 @@ export class DigestAuthenticator {
   private readonly ttlMs: number;
   /** Hashed when the username is unknown, so known and unknown users cost the same. */
   private readonly decoy = randomBytes(16);
+  /** Highest nonce count accepted per nonce, in the order nonces were first used (oldest first). */
+  private readonly used = new Map<string, { expires: number; nc: number }>();
+  private readonly maxTracked: number;
+  /** Nonces expiring at or before this were forgotten to bound memory: they are treated as stale. */
+  private forgottenUntil = 0;
 
   constructor(private readonly options: DigestOptions) {
     this.algorithms = options.algorithms ?? ['SHA-256', 'MD5'];
     this.ttlMs = (options.nonceTtlSeconds ?? 300) * 1000;
+    this.maxTracked = options.maxTrackedNonces ?? 50_000;
   }
 
   /** WWW-Authenticate fields for a 401, one per algorithm (RFC 8760 §2.4); stale=true after expiry. */
@@ -104,7 +114,7 @@ export class DigestAuthenticator {
     if (qop !== undefined && qop !== 'auth') return 'invalid';
     const cnonce = params.get('cnonce');
     const nc = params.get('nc');
-    if (qop === 'auth' && (cnonce === undefined || nc === undefined)) return 'invalid';
+    if (qop === 'auth' && (cnonce === undefined || nc === undefined || !/^[0-9a-f]{8}$/i.test(nc))) return 'invalid';
     const nonceState = this.checkNonce(nonce);
     if (nonceState === 'invalid') return 'invalid';
     const password = this.options.credentials(username);
@@ -120,7 +130,36 @@ export class DigestAuthenticator {
     });
     const matches = response.length === expected.length && timingSafeEqual(Buffer.from(response.toLowerCase()), Buffer.from(expected));
     if (!matches || password === undefined) return 'invalid';
-    return nonceState === 'stale' ? 'stale' : 'ok';
+    if (nonceState === 'stale') return 'stale';
+    // Without qop (RFC 2069 form) there is no count: such a nonce is good for one request.
+    return this.recordUse(nonce, qop === 'auth' ? Number.parseInt(nc!, 16) : 1) ? 'ok' : 'stale';
+  }
+
+  /**
+   * RFC 7616 §3.4.5: a count not above the last one seen with this nonce is a replay. The answer
+   * to it is a fresh challenge (stale), which only the password's holder can meet.
+   */
+  private recordUse(nonce: string, nc: number): boolean {
+    const now = this.options.now();
+    for (const [key, entry] of this.used) {
+      if (entry.expires >= now) break; // oldest first: the rest are younger
+      this.used.delete(key);
+    }
+    const expires = Number(nonce.slice(0, nonce.indexOf('.')));
+    if (expires <= this.forgottenUntil) return false;
+    const entry = this.used.get(nonce);
+    if (entry !== undefined) {
+      if (nc <= entry.nc) return false;
+      entry.nc = nc;
+      return true;
+    }
+    if (this.used.size >= this.maxTracked) {
+      const [oldest, oldestEntry] = this.used.entries().next().value!;
+      this.used.delete(oldest);
+      this.forgottenUntil = Math.max(this.forgottenUntil, oldestEntry.expires);
+    }
+    this.used.set(nonce, { expires, nc });
+    return true;
   }
 
   private nonce(): string {

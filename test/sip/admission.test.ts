@@ -39,7 +39,7 @@ test('digest: RFC 7616 §3.9.1 example, the vectors RFC 8760 relies on (SHA-256 
   assert.equal(digestResponse({ ...base, algorithm: 'SHA-256' }), '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
 });
 
-function authorize(challenge: string, options: { password?: string; uri?: string; user?: string } = {}): string {
+function authorize(challenge: string, options: { password?: string; uri?: string; user?: string; nc?: string } = {}): string {
   const nonce = /nonce="([^"]+)"/.exec(challenge)![1]!;
   const algorithm = /algorithm=([\w-]+)/.exec(challenge)![1] as 'SHA-256' | 'MD5';
   const uri = options.uri ?? 'sip:5551000@192.0.2.1';
@@ -52,9 +52,9 @@ function authorize(challenge: string, options: { password?: string; uri?: string
     method: 'INVITE',
     uri,
     nonce,
-    qop: { nc: '00000001', cnonce: 'abc' },
+    qop: { nc: options.nc ?? '00000001', cnonce: 'abc' },
   });
-  return `Digest username="${username}", realm="traceless", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}, qop=auth, nc=00000001, cnonce="abc"`;
+  return `Digest username="${username}", realm="traceless", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=${algorithm}, qop=auth, nc=${options.nc ?? '00000001'}, cnonce="abc"`;
 }
 
 test('digest authenticator: SHA-256 preferred, valid credentials pass, wrong ones, other URIs, forged and expired nonces do not', () => {
@@ -66,7 +66,7 @@ test('digest authenticator: SHA-256 preferred, valid credentials pass, wrong one
   assert.match(challenge[1]!.value, /algorithm=MD5/);
   const uri = 'sip:5551000@192.0.2.1';
   assert.equal(auth.verify(authorize(challenge[0]!.value), 'INVITE', uri), 'ok');
-  assert.equal(auth.verify(authorize(challenge[1]!.value), 'INVITE', uri), 'ok');
+  assert.equal(auth.verify(authorize(challenge[1]!.value, { nc: '00000002' }), 'INVITE', uri), 'ok');
   assert.equal(auth.verify(authorize(challenge[0]!.value, { password: 'nope' }), 'INVITE', uri), 'invalid');
   assert.equal(auth.verify(authorize(challenge[0]!.value, { user: 'ghost' }), 'INVITE', uri), 'invalid');
   assert.equal(auth.verify(authorize(challenge[0]!.value, { uri: 'sip:other@192.0.2.1' }), 'INVITE', uri), 'invalid');
@@ -75,8 +75,29 @@ test('digest authenticator: SHA-256 preferred, valid credentials pass, wrong one
   assert.equal(auth.verify(undefined, 'INVITE', uri), 'missing');
   assert.equal(auth.verify('Basic dXNlcjpwdw==', 'INVITE', uri), 'invalid');
   now += 61_000;
-  assert.equal(auth.verify(authorize(challenge[0]!.value), 'INVITE', uri), 'stale');
+  assert.equal(auth.verify(authorize(challenge[0]!.value, { nc: '00000003' }), 'INVITE', uri), 'stale');
   assert.match(auth.challenge(true)[0]!.value, /, stale=true$/);
+});
+
+test('digest authenticator: replayed credentials are refused as stale; counts must rise; memory stays bounded', () => {
+  let now = 1_000_000;
+  const auth = new DigestAuthenticator({ realm: 'traceless', credentials: () => Buffer.from('pw'), now: () => now, nonceTtlSeconds: 60, maxTrackedNonces: 2 });
+  const uri = 'sip:5551000@192.0.2.1';
+  const first = auth.challenge()[0]!.value;
+  const credentials = authorize(first);
+  assert.equal(auth.verify(credentials, 'INVITE', uri), 'ok');
+  assert.equal(auth.verify(credentials, 'INVITE', uri), 'stale'); // the same request captured and sent again
+  assert.equal(auth.verify(authorize(first, { nc: '00000002' }), 'INVITE', uri), 'ok');
+  assert.equal(auth.verify(authorize(first, { nc: '00000002' }), 'INVITE', uri), 'stale');
+  assert.equal(auth.verify(authorize(first, { nc: 'zz' }), 'INVITE', uri), 'invalid');
+  // Two more nonces used: the first is forgotten and with it every nonce as old, so it goes stale.
+  now += 1;
+  assert.equal(auth.verify(authorize(auth.challenge()[0]!.value), 'INVITE', uri), 'ok');
+  now += 1;
+  const third = auth.challenge()[0]!.value;
+  assert.equal(auth.verify(authorize(third), 'INVITE', uri), 'ok');
+  assert.equal(auth.verify(authorize(first, { nc: '00000009' }), 'INVITE', uri), 'stale');
+  assert.equal(auth.verify(authorize(third, { nc: '00000002' }), 'INVITE', uri), 'ok');
 });
 
 test('trusted peers: IPv4, CIDR, IPv6 CIDR, IPv4-mapped sources; bad entries are config errors', () => {
