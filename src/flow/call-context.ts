@@ -131,6 +131,8 @@ export type FlowEvent =
   | { type: 'input.open'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'input.armed'; step: 'gather' | 'gatherSecret' | 'menu' }
   | { type: 'gather.done'; step: 'gather' | 'gatherSecret' | 'menu'; outcome: string; keys: number }
+  /** The terminator pressed just after an entry filled up: dropped, not passed to the next step. */
+  | { type: 'key.ignored'; reason: 'terminator-after-full-entry' }
   /** `ms`: how long the caller waited for the answer (scheduler time). */
   | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number; ms: number }
   | { type: 'payment'; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable'; ms: number }
@@ -566,15 +568,19 @@ export class CallContext {
     const swallow = this.#swallow;
     this.#swallow = null;
     // The sink does not store a terminator, so dropping this notice drops the key.
-    if (swallow && result === 'terminator' && this.#ports.scheduler.now() <= swallow.until) return;
+    if (swallow && result === 'terminator' && this.#ports.scheduler.now() <= swallow.until) return this.#keyIgnored();
     this.#secureKeyHandler?.(result);
   }
 
   #onPlainKey(code: DtmfCode): void {
     const swallow = this.#swallow;
     this.#swallow = null;
-    if (swallow && swallow.code === code && this.#ports.scheduler.now() <= swallow.until) return;
+    if (swallow && swallow.code === code && this.#ports.scheduler.now() <= swallow.until) return this.#keyIgnored();
     this.#plainKeyHandler?.(code);
+  }
+
+  #keyIgnored(): void {
+    this.#observe({ type: 'key.ignored', reason: 'terminator-after-full-entry' });
   }
 
   // ----- backends and payment ---------------------------------------------------------

@@ -133,6 +133,8 @@ function describeEvent(event: FlowEvent): string | null {
       return `${event.step} ${event.outcome} (${event.keys} keys)`;
     case 'log':
       return `log ${event.event}`;
+    case 'key.ignored':
+      return 'key ignored: terminator after a full entry';
     case 'play':
     case 'input.open':
     case 'input.armed':

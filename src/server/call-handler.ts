@@ -260,6 +260,8 @@ function observeFlow(event: FlowEvent, { callId, log, metrics, record }: FlowObs
     case 'transfer':
       record.step(event.type);
       return;
+    case 'key.ignored':
+      return; // the flow's own bookkeeping; the simulator shows it, the record has no use for it
   }
 }
 

@@ -80,6 +80,11 @@ test('the terminator pressed after max digits is swallowed, not taken by the nex
   assert.equal(choice, 'one');
   // The media layer cut the menu prompt for the swallowed '#'; the runtime played it again.
   assert.deepEqual(result.played.slice(1), [['en-US/menu'], ['en-US/menu']]);
+  // The transcript says the '#' was dropped, right after the key line that showed it arrive.
+  const lines = result.transcript.map((line) => line.text);
+  const ignored = lines.indexOf('key ignored: terminator after a full entry');
+  assert.equal(lines[ignored - 1], '#');
+  assert.equal(lines.filter((text) => text.startsWith('key ignored')).length, 1);
 });
 
 test('gatherSecret keys go to the secure sink only: the flow gets a Secret, the transcript shows bullets', async () => {
