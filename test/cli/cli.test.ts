@@ -82,6 +82,21 @@ test('validate: a good flow prints ok and exits 0', () => {
   assert.match(result.stdout, /pin-check\.yaml: ok/);
 });
 
+test('validate: a TypeScript flow in a folder outside the package loads (tsx require hook registered), exit 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-flow-'));
+  try {
+    const file = join(dir, 'flow.ts');
+    // tmpdir has no package.json with "type": "module" above it, like an operator's /etc/traceless.
+    const defineFlow = new URL('../../src/flow/define-flow.ts', import.meta.url).pathname;
+    writeFileSync(file, `import { defineFlow } from ${JSON.stringify(defineFlow)};\nexport default defineFlow(async (call) => { await call.say('goodbye'); });\n`);
+    const result = traceless('validate', file);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout.trim(), `${file}: ok`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('validate: a flow that leaks a secret is rejected with file:line:col, exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-flow-'));
   try {
