@@ -136,6 +136,7 @@ export class CallMedia extends TypedEvents<CallMediaEvents> {
       ...(config.rtcpIntervalMs !== undefined ? { rtcpIntervalMs: config.rtcpIntervalMs } : {}),
     });
     const media = new CallMedia(session, services, plan.negotiated, parts.signallingSecure);
+    await session.settled(); // the sockets are connected to the peer before the answer goes out
     const answerSdp = plan.render(media.local());
     return { ok: true, media, answerSdp };
   }
@@ -156,6 +157,11 @@ export class CallMedia extends TypedEvents<CallMediaEvents> {
 
   get localPort(): number {
     return this.session.localPort;
+  }
+
+  /** Resolves once the sockets' connects to the peer have completed (see RtpSession.settled). */
+  settled(): Promise<void> {
+    return this.session.settled();
   }
 
   /**

@@ -9,7 +9,7 @@ import type { ClockStream, MediaClock } from './media-clock.ts';
 import { MEDIA_TICK_MS } from './media-clock.ts';
 import { looksLikeRtcp, parseRtp, writeRtpHeader, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
 import { parseRtcpCompound, writeReport, type ReportBlock } from './rtcp.ts';
-import type { BoundPorts } from './rtp-ports.ts';
+import { PeerLink, type BoundPorts } from './rtp-ports.ts';
 import type { Direction, NegotiatedSrtp } from './sdp-answer.ts';
 import { SrtpContext, SRTCP_OVERHEAD, SRTP_MAX_OVERHEAD } from './srtp.ts';
 import { DtmfSender, type DtmfSendOptions } from './dtmf-sender.ts';
@@ -182,6 +182,8 @@ class ReceiveStats {
 export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockStream {
   readonly localSsrc = randomU32();
   private readonly ports: BoundPorts;
+  private readonly rtpPeer: PeerLink;
+  private readonly rtcpPeer: PeerLink;
   private readonly clock: MediaClock;
   private readonly source: FrameSource;
   private readonly input: MediaInput;
@@ -260,6 +262,9 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     this.ports.rtcp.on('message', this.onRtcpSocket);
     this.ports.rtp.on('error', this.onSocketError);
     this.ports.rtcp.on('error', this.onSocketError);
+    this.rtpPeer = new PeerLink(this.ports.rtp, this.onSocketError);
+    this.rtcpPeer = new PeerLink(this.ports.rtcp, this.onSocketError);
+    this.aimPeers();
     this.clock.add(this);
   }
 
@@ -283,10 +288,20 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     if (this.firstSlot !== null) this.lastActivitySlot = this.slot;
   }
 
+  /**
+   * Resolves once neither socket has a connect pending (they start at construction, on a
+   * re-INVITE that moves the peer and when same-ip latching learns the port). The server never
+   * needs it (the clock cannot tick before a connect completes); code that drives time by hand does.
+   */
+  settled(): Promise<void> {
+    return Promise.all([this.rtpPeer.settled(), this.rtcpPeer.settled()]).then(() => undefined);
+  }
+
   /** A re-INVITE moved the peer or changed the codec: new latches, marker on the next packet. */
   updateRemote(remote: RemoteMedia): void {
     this.remote = { ...remote };
     this.latchedPort = null;
+    this.aimPeers();
     this.audioSsrc = null;
     this.eventSsrc = null;
     this.receiveStats.reset();
@@ -330,6 +345,18 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     const rtpPort = this.latchedPort ?? this.remote.port;
     if (!rtcp || this.remote.rtcpMux) return rtpPort;
     return this.latchMode === 'same-ip' && this.latchedPort !== null ? this.latchedPort + 1 : this.remote.rtcpPort;
+  }
+
+  /**
+   * Where each socket sends, and whether it is connected there (rtp-ports.ts PeerLink): strict
+   * latching connects at once to the SDP address:port, same-ip once the port is learned; a peer on
+   * hold (0.0.0.0 or port 0) leaves both sockets disconnected, and nothing is sent to it.
+   */
+  private aimPeers(): void {
+    const reachable = this.remote.port !== 0 && this.remote.address !== '0.0.0.0';
+    const known = reachable && (this.latchMode === 'strict' || this.latchedPort !== null);
+    this.rtpPeer.aim(this.remote.address, this.sendPort(false), known);
+    this.rtcpPeer.aim(this.remote.address, this.sendPort(true), known && !this.remote.rtcpMux);
   }
 
   // ---- send path (media clock) ----
@@ -383,15 +410,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     }
     this.counters.packetsSent++;
     this.counters.octetsSent += payload.length;
-    this.transmit(this.ports.rtp, buffer, length, this.sendPort(false));
-  }
-
-  private transmit(socket: BoundPorts['rtp'], buffer: Buffer, length: number, port: number): void {
-    try {
-      socket.send(buffer, 0, length, port, this.remote.address);
-    } catch {
-      this.counters.sendErrors++;
-    }
+    this.rtpPeer.send(buffer, length);
   }
 
   private sendReport(timestamp: number): void {
@@ -410,7 +429,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
       length = result.length;
     }
     this.counters.rtcpSent++;
-    this.transmit(this.remote.rtcpMux ? this.ports.rtp : this.ports.rtcp, this.rtcpBuffer, length, this.sendPort(true));
+    (this.remote.rtcpMux ? this.rtpPeer : this.rtcpPeer).send(this.rtcpBuffer, length);
   }
 
   private checkInactivity(slot: number): void {
@@ -431,6 +450,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     if (this.latchedPort === null) {
       if (!rtpSocket) return false;
       this.latchedPort = rinfo.port;
+      this.aimPeers();
       return true;
     }
     return rinfo.port === (rtpSocket ? this.latchedPort : this.latchedPort + 1);
@@ -462,7 +482,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   };
 
   private readonly onSocketError = (): void => {
-    // ICMP port unreachable and the like: counted, never fatal to the call or the process.
+    // ICMP port unreachable (ECONNREFUSED on a connected socket) and the like: counted, never
+    // fatal to the call or the process.
     this.counters.sendErrors++;
   };
 
@@ -560,6 +581,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     if (this.closed) return;
     this.closed = true;
     this.clock.remove(this);
+    this.rtpPeer.close();
+    this.rtcpPeer.close();
     for (const socket of [this.ports.rtp, this.ports.rtcp]) {
       socket.off('message', this.onRtpSocket);
       socket.off('message', this.onRtcpSocket);

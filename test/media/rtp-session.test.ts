@@ -46,6 +46,8 @@ test('pacing invariant: 10,000 jittered ticks → one packet per 20 ms per call,
       const ports = await boundPorts(freshPool(), capture.factory);
       const source = new CountingSource();
       const session = new RtpSession({ ports, clock, source, input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+      await session.settled();
+      await session.settled();
       return { session, sent: capture.sent, source };
     }),
   );
@@ -83,6 +85,7 @@ test('sends real UDP to the negotiated address and port, symmetric from the boun
   const peer = await peerSocket();
   const ports = await boundPorts();
   const session = new RtpSession({ ports, clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv' });
+  await session.settled();
   const received = collect(peer, 5);
   const sources: number[] = [];
   peer.on('message', (_m, rinfo) => sources.push(rinfo.port));
@@ -105,6 +108,7 @@ test('a packet that arrives before the call\'s first clock tick does not count a
   t.after(() => peer.close());
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', inactivityMs: 2000 });
+  await session.settled();
   t.after(() => session.close());
   const events: number[] = [];
   session.on('inactive', ({ silentMs }) => events.push(silentMs));
@@ -122,10 +126,11 @@ test('latching: other source port and other SSRC dropped; sipp-style DTMF from o
   const intruder = await peerSocket();
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  await session.settled();
   time.advance(20);
   const to = session.localPort;
 
-  await sendFrom(intruder, rtp({ ssrc: 0x1111, payloadType: 101 }, Uint8Array.from([5, 0x0a, 0, 160])), to); // spoofed port
+  await sendFrom(intruder, rtp({ ssrc: 0x1111, payloadType: 101 }, Uint8Array.from([5, 0x0a, 0, 160])), to); // spoofed port: never a key
   await sendFrom(peer, rtp({ ssrc: 0x1111 }), to); // latches audio SSRC
   await sendFrom(peer, rtp({ ssrc: 0x2222, sequenceNumber: 2 }), to); // other SSRC audio: dropped
   await sendFrom(peer, rtp({ ssrc: 0x1111, payloadType: 18 }), to); // not negotiated
@@ -138,7 +143,9 @@ test('latching: other source port and other SSRC dropped; sipp-style DTMF from o
   assert.deepEqual(input.events.map((event) => [event.payload[0], event.ssrc]), [[1, 0x3333], [2, 0x1111]]);
   assert.equal(input.events[1]!.timestamp, 800);
   const { dropped, packetsReceived, telephoneEventsReceived } = session.stats;
-  assert.equal(dropped.address, 1);
+  // The socket is connected to the peer: the kernel drops the other port's packet before it reaches
+  // us, so the JavaScript check (and its counter) never sees it.
+  assert.equal(dropped.address, 0);
   assert.equal(dropped.ssrc, 2);
   assert.equal(dropped['payload-type'], 1);
   assert.equal(packetsReceived, 3);
@@ -156,6 +163,7 @@ test('sipp-style DTMF with a fresh SSRC per key: the extra event SSRC moves on o
   t.after(() => peer.close());
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  await session.settled();
   t.after(() => session.close());
   time.advance(20);
   const to = session.localPort;
@@ -176,6 +184,7 @@ test("dtmfSsrc 'strict': telephone-event from a new SSRC is dropped", async () =
   const peer = await peerSocket();
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', dtmfSsrc: 'strict' });
+  await session.settled();
   time.advance(20);
   await sendFrom(peer, rtp({ ssrc: 7 }), session.localPort);
   await sendFrom(peer, rtp({ ssrc: 8, payloadType: 101 }, Uint8Array.from([1, 10, 0, 160])), session.localPort);
@@ -193,6 +202,7 @@ test('a new audio SSRC replaces a latched one only after it has been silent for 
   const peer = await peerSocket();
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv', ssrcRelatchMs: 1000 });
+  await session.settled();
   time.advance(20);
   await sendFrom(peer, rtp({ ssrc: 1 }), session.localPort);
   await input.waitFor(1);
@@ -216,19 +226,119 @@ test("latch 'same-ip': learns the peer's port from its first packet and answers 
   const other = await peerSocket();
   const input = new RecordingInput();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(9), direction: 'sendrecv', latch: 'same-ip' });
-  await sendFrom(natted, rtp({ ssrc: 1 }), session.localPort);
+  await session.settled();
+  await sendFrom(natted, rtp({ ssrc: 1 }, new Uint8Array(160).fill(1)), session.localPort);
   await input.waitFor(1);
-  await sendFrom(other, rtp({ ssrc: 1, sequenceNumber: 2 }), session.localPort); // same IP, other port: refused now
-  await sendFrom(natted, rtp({ ssrc: 1, sequenceNumber: 3 }), session.localPort); // sentinel
+  await session.settled(); // the latch connected the socket to the learned port
+  await sendFrom(other, rtp({ ssrc: 1, sequenceNumber: 2 }, new Uint8Array(160).fill(2)), session.localPort); // same IP, other port: refused now
+  await sendFrom(natted, rtp({ ssrc: 1, sequenceNumber: 3 }, new Uint8Array(160).fill(3)), session.localPort); // sentinel
   await input.waitFor(2);
   const back = collect(natted, 2);
   time.advance(40);
   assert.equal((await back).length, 2);
-  assert.equal(session.stats.dropped.address, 1);
+  assert.deepEqual(input.audioFrames.map((frame) => frame[0]), [1, 3]);
+  assert.equal(session.stats.dropped.address, 0, 'filtered by the kernel on the connected socket, before JavaScript');
   session.close();
   natted.close();
   other.close();
   clock.close();
+});
+
+test('strict latching connects both sockets to the SDP address:ports; a re-INVITE reconnects them to the new peer', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  const first = await peerSocket();
+  const second = await peerSocket();
+  t.after(() => (first.close(), second.close()));
+  const ports = await boundPorts();
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports, clock, source: new CountingSource(), input, remote: remoteAt(first.port, { rtcpPort: second.port }), direction: 'sendrecv' });
+  t.after(() => session.close());
+  await session.settled();
+  assert.deepEqual(ports.rtp.remoteAddress(), { address: '127.0.0.1', family: 'IPv4', port: first.port });
+  assert.deepEqual(ports.rtcp.remoteAddress(), { address: '127.0.0.1', family: 'IPv4', port: second.port });
+
+  session.updateRemote(remoteAt(second.port, { rtcpMux: true }));
+  await session.settled();
+  assert.deepEqual(ports.rtp.remoteAddress(), { address: '127.0.0.1', family: 'IPv4', port: second.port });
+  assert.throws(() => ports.rtcp.remoteAddress(), { code: 'ERR_SOCKET_DGRAM_NOT_CONNECTED' }, 'rtcp-mux: the RTCP socket sends nothing');
+  // The old peer's packets no longer reach us; the new peer's do, and ours go to it.
+  await sendFrom(first, rtp({ ssrc: 1 }, new Uint8Array(160).fill(1)), session.localPort);
+  await sendFrom(second, rtp({ ssrc: 2 }, new Uint8Array(160).fill(2)), session.localPort);
+  await input.waitFor(1);
+  const got = collect(second, 2);
+  time.advance(40);
+  const packets = (await got).map(mustParse);
+  assert.deepEqual(packets.map((packet) => packet.ssrc), [session.localSsrc, session.localSsrc]);
+  assert.deepEqual(input.audioFrames.map((frame) => frame[0]), [2]);
+  assert.equal(session.stats.dropped.address, 0);
+});
+
+test('a peer on hold at 0.0.0.0 leaves the sockets disconnected and gets nothing; unhold reconnects', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  const peer = await peerSocket();
+  t.after(() => peer.close());
+  const ports = await boundPorts();
+  const session = new RtpSession({ ports, clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv', inactivityMs: 0 });
+  t.after(() => session.close());
+  await session.settled();
+  session.updateRemote(remoteAt(peer.port, { address: '0.0.0.0' }));
+  await session.settled();
+  assert.throws(() => ports.rtp.remoteAddress(), { code: 'ERR_SOCKET_DGRAM_NOT_CONNECTED' });
+  assert.throws(() => ports.rtcp.remoteAddress(), { code: 'ERR_SOCKET_DGRAM_NOT_CONNECTED' });
+  time.advance(200);
+  assert.equal(session.stats.packetsSent, 0);
+  assert.equal(session.stats.sendErrors, 0);
+  session.updateRemote(remoteAt(peer.port));
+  await session.settled();
+  const got = collect(peer, 1);
+  time.advance(20);
+  assert.equal(mustParse((await got)[0]!).marker, true);
+});
+
+test('the JavaScript source check stays as defence in depth where the kernel does not filter', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  const peer = await peerSocket();
+  const intruder = await peerSocket();
+  t.after(() => (peer.close(), intruder.close()));
+  // A socket whose connect never happens: every datagram reaches JavaScript.
+  const unconnected = (type: 'udp4' | 'udp6') => Object.assign(createSocket(type), { connect: () => undefined }) as unknown as Socket;
+  const input = new RecordingInput();
+  const session = new RtpSession({ ports: await boundPorts(freshPool(), unconnected), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  t.after(() => session.close());
+  time.advance(20);
+  await sendFrom(intruder, rtp({ ssrc: 0x1111, payloadType: 101 }, Uint8Array.from([5, 0x0a, 0, 160])), session.localPort);
+  await sendFrom(peer, rtp({ ssrc: 0x1111 }), session.localPort); // sentinel
+  await input.waitFor(1);
+  assert.deepEqual(input.events, []);
+  assert.equal(session.stats.dropped.address, 1);
+});
+
+test('ICMP port unreachable on the connected socket is counted and ends neither this call nor another', async (t) => {
+  const { time, clock } = fakeClock();
+  t.after(() => clock.close());
+  const gone = await peerSocket();
+  const closedPort = gone.port;
+  gone.close(); // nothing listens there any more: the kernel answers with ICMP port unreachable
+  const peer = await peerSocket();
+  t.after(() => peer.close());
+  const ports = await boundPorts();
+  const session = new RtpSession({ ports, clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(closedPort), direction: 'sendrecv', inactivityMs: 0 });
+  t.after(() => session.close());
+  const other = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv' });
+  t.after(() => other.close());
+  await Promise.all([session.settled(), other.settled()]);
+  const refused = new Promise<NodeJS.ErrnoException>((resolve) => ports.rtp.once('error', resolve));
+  time.advance(20);
+  assert.equal((await refused).code, 'ECONNREFUSED');
+  assert.ok(session.stats.sendErrors >= 1, 'counted');
+  const got = collect(peer, 2);
+  time.advance(40);
+  assert.equal((await got).length, 2, 'the other call goes on');
+  assert.equal(session.stats.packetsSent, 3, 'and this one keeps sending');
+  assert.equal(clock.activeStreams, 2);
 });
 
 test('SRTP between two sessions: decrypted audio delivered, forged and replayed packets dropped', async () => {
@@ -242,15 +352,18 @@ test('SRTP between two sessions: decrypted audio delivered, forged and replayed 
   const sourceA = new CountingSource();
   const common = { clock, direction: 'sendrecv' as const };
   const a = new RtpSession({ ...common, ports: portsA, source: sourceA, input: inputA, remote: remoteAt(portsB.lease.rtpPort), srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: keyA, remoteKey: keyB } });
+  await a.settled();
   const b = new RtpSession({ ...common, ports: portsB, source: new CountingSource(), input: inputB, remote: remoteAt(portsA.lease.rtpPort), srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: keyB, remoteKey: keyA } });
+  await b.settled();
   time.advance(60);
   await inputB.waitFor(3);
   assert.deepEqual([...inputB.audioFrames[0]!.subarray(0, 3)], [0, 1, 0x55]);
   assert.deepEqual([...inputB.audioFrames[2]!.subarray(0, 3)], [0, 3, 0x55]);
 
-  // A forged packet from B's latched address (a raw socket cannot bind A's port, so inject via A's own socket)
+  // A forged packet from B's latched address (a raw socket cannot bind A's port, so inject via A's
+  // own socket, which is connected to B)
   const forged = rtp({ ssrc: 0x5555, sequenceNumber: 999 }, new Uint8Array(170));
-  await new Promise<void>((resolve) => portsA.rtp.send(forged, portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => portsA.rtp.send(forged, () => resolve()));
   // A replay: a packet genuinely protected with A's key (another SSRC, so A's own stream state is
   // untouched), sent twice: the first passes SRTP and is refused by the SSRC latch, the second is a replay.
   const replay = Buffer.alloc(200);
@@ -259,8 +372,8 @@ test('SRTP between two sessions: decrypted audio delivered, forged and replayed 
   const protectedLength = sender.protectRtp(replay, 32);
   assert.ok(protectedLength.ok);
   const wire = replay.subarray(0, protectedLength.length);
-  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
-  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), portsB.lease.rtpPort, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), () => resolve()));
+  await new Promise<void>((resolve) => portsA.rtp.send(Buffer.from(wire), () => resolve()));
   time.advance(20); // one more genuine packet after the attack
   await inputB.waitFor(4);
   assert.equal(b.stats.dropped['srtp-auth'], 1);
@@ -277,6 +390,7 @@ test('inactivity: one event after the configured silence, none while on hold', a
   const { time, clock } = fakeClock();
   const peer = await peerSocket();
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(peer.port), direction: 'sendrecv', inactivityMs: 2000 });
+  await session.settled();
   const events: number[] = [];
   session.on('inactive', ({ silentMs }) => events.push(silentMs));
   time.advance(1980);
@@ -298,6 +412,7 @@ test('hold stops sending; resuming sets the marker and keeps seq continuous with
   const { time, clock } = fakeClock();
   const capture = capturing();
   const session = new RtpSession({ ports: await boundPorts(freshPool(), capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+  await session.settled();
   time.advance(100);
   session.setDirection('recvonly');
   time.advance(200);
@@ -317,6 +432,7 @@ test('DTMF send: RFC 4733 packets in the same seq space, start timestamp held, e
   const { time, clock } = fakeClock();
   const capture = capturing();
   const session = new RtpSession({ ports: await boundPorts(freshPool(), capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', inactivityMs: 0 });
+  await session.settled();
   time.advance(40);
   assert.equal(session.sendDtmf(5, { durationMs: 60 }), true);
   assert.equal(session.sendDtmf(6), false, 'busy');
@@ -350,6 +466,7 @@ test('RTCP: a sender report with CNAME every interval, to the RTCP port or over 
       direction: 'sendrecv',
       rtcpIntervalMs: 1000,
     });
+    await session.settled();
     const target = rtcpMux ? peerRtp : peerRtcp;
     const reports: Buffer[] = [];
     const got = new Promise<void>((resolve) =>
@@ -389,6 +506,7 @@ test('received packet buffers are zeroed after the input saw them', async () => 
     audio: () => {},
   };
   const session = new RtpSession({ ports: await boundPorts(), clock, source: new CountingSource(), input, remote: remoteAt(peer.port), direction: 'sendrecv' });
+  await session.settled();
   time.advance(20);
   await sendFrom(peer, rtp({ ssrc: 3, payloadType: 101 }, Uint8Array.from([4, 0x0a, 0, 160])), session.localPort);
   await done; // resolves after the socket handler (and its zeroing) has returned
@@ -403,6 +521,7 @@ test('close(): twice is safe, closed emitted once, ports released, buffers zeroe
   const pool = freshPool(2);
   const capture = capturing();
   const session = new RtpSession({ ports: await boundPorts(pool, capture.factory), clock, source: new CountingSource(), input: new RecordingInput(), remote: remoteAt(9), direction: 'sendrecv', srtp: { suite: 'AES_CM_128_HMAC_SHA1_32', localKey: Buffer.alloc(30, 1), remoteKey: Buffer.alloc(30, 2) } });
+  await session.settled();
   time.advance(60);
   assert.equal(pool.available, 1);
   let closed = 0;
