@@ -292,3 +292,57 @@ function startsWith(payload: Buffer, frame: Uint8Array): boolean {
   for (let i = 0; i < length; i++) if (payload[i] !== frame[i]) return false;
   return true;
 }
+
+export interface ResponseTiming {
+  /** Capture time of the key's first RFC 4733 packet (ms since epoch). */
+  keyAtMs: number;
+  /** Key start → first packet of the response prompt (its first audible frame, less the frames before it). */
+  latencyMs: number;
+}
+
+/** A replay of the same key's capture (same SSRC and timestamp) this long after its last packet is a new press. */
+const NEW_PRESS_GAP_MS = 500;
+
+/**
+ * For each call port of the IVR: every time the response prompt starts (`responseFrame`, its
+ * first audible frame, `frameOffset` frames in), the latest key the caller started before it
+ * since the previous response — only keys with RFC 4733 event code `keyCode`, when given. A key
+ * is a new press when its (SSRC, timestamp) differs from the previous event packet's, or when the
+ * same capture is replayed after a pause (sipp's captures reuse one timestamp per digit).
+ */
+export function keyResponses(
+  packets: readonly RtpPacket[],
+  ivrPort: (port: number) => boolean,
+  eventPt: number,
+  responseFrame: Uint8Array,
+  frameOffset: number,
+  keyCode?: number,
+): ResponseTiming[] {
+  const byPort = new Map<number, RtpPacket[]>();
+  for (const packet of packets) {
+    const port = ivrPort(packet.srcPort) ? packet.srcPort : ivrPort(packet.dstPort) ? packet.dstPort : -1;
+    if (port < 0) continue;
+    let list = byPort.get(port);
+    if (!list) byPort.set(port, (list = []));
+    list.push(packet);
+  }
+  const timings: ResponseTiming[] = [];
+  for (const [port, list] of byPort) {
+    let lastEvent: { id: string; atMs: number } | null = null;
+    let pendingKey: number | null = null;
+    for (const packet of list) {
+      if (packet.dstPort === port && packet.payloadType === eventPt && packet.payload.length >= 4) {
+        const id = `${packet.ssrc}:${packet.timestamp}`;
+        const newPress = lastEvent === null || lastEvent.id !== id || packet.timeMs - lastEvent.atMs > NEW_PRESS_GAP_MS;
+        lastEvent = { id, atMs: packet.timeMs };
+        if (newPress && (keyCode === undefined || packet.payload[0] === keyCode)) pendingKey = packet.timeMs;
+        continue;
+      }
+      if (pendingKey !== null && packet.srcPort === port && packet.payloadType === 0 && startsWith(packet.payload, responseFrame)) {
+        timings.push({ keyAtMs: pendingKey, latencyMs: packet.timeMs - pendingKey - frameOffset * 20 });
+        pendingKey = null;
+      }
+    }
+  }
+  return timings.sort((a, b) => a.keyAtMs - b.keyAtMs);
+}

@@ -1,7 +1,8 @@
 // What the bench reads from /proc: a process's CPU (utime+stime, all threads, and its main thread
-// alone), its resident memory, and the whole machine's busy time — sampled at the start and the
-// end of a measurement window.
-import { readFileSync } from 'node:fs';
+// alone) and its resident memory, the same for a process with all its descendants (a database and
+// its backends), and the whole machine's busy time — sampled at the start and the end of a
+// measurement window.
+import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 
@@ -14,10 +15,15 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** utime+stime in seconds from a /proc/.../stat line (fields 14 and 15, after the `(comm)`). */
-function cpuSecondsOf(statPath: string): number {
+/** The fields of a /proc/.../stat line after the `(comm)`: [0] is state (field 3), [11] utime (field 14). */
+function statFields(statPath: string): string[] {
   const text = readFileSync(statPath, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime+stime in seconds from a /proc/.../stat line (fields 14 and 15). */
+function cpuSecondsOf(statPath: string): number {
+  const fields = statFields(statPath);
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
@@ -46,6 +52,42 @@ function readSample(pid: number): ProcessSample {
     mainThreadCpuSeconds: cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`),
     rssKiB: rss ? Number(rss[1]) : Number.NaN,
   };
+}
+
+/**
+ * A process and all its descendants as one (a database: the city-db script, the postmaster and
+ * its backends). CPU counts each live process's own time plus the time of children it has
+ * reaped (cutime+cstime), so a backend that ends between two samples is not lost; RSS is summed
+ * (shared pages count once per process). The main-thread figure is the root's.
+ */
+export function sampleTree(rootPid: number): ProcessSample {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const ppid = Number(statFields(`/proc/${pid}/stat`)[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), pid]);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  const sample = sampleProcess(rootPid);
+  let cpuSeconds = 0;
+  let rssKiB = 0;
+  const walk = (pid: number): void => {
+    try {
+      const fields = statFields(`/proc/${pid}/stat`);
+      cpuSeconds += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      rssKiB += rss ? Number(rss[1]) : 0;
+    } catch {
+      return;
+    }
+    for (const child of parents.get(pid) ?? []) walk(child);
+  };
+  walk(rootPid);
+  return { atMs: sample.atMs, cpuSeconds: Number.isFinite(sample.cpuSeconds) ? cpuSeconds : Number.NaN, mainThreadCpuSeconds: sample.mainThreadCpuSeconds, rssKiB };
 }
 
 /** Share of one core used between two samples, in percent (100 = one core busy). */

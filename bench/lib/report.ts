@@ -1,5 +1,6 @@
 // The bench's Markdown: one row per step and callee, our figures as ratios to the C floor, the
-// call-rate probe, and each issue 9 target with met/missed and by how much.
+// call-rate probe, and each issue 9 target with met/missed and by how much; then the parking
+// scenario's steps (the journey with its database and gateway) and the targets that apply to it.
 
 interface Step {
   target: string;
@@ -32,8 +33,53 @@ interface Rate {
   ok: boolean;
 }
 
+interface Latencies {
+  count: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+interface ParkingStep {
+  calls: number;
+  void: boolean;
+  voidReason: string | null;
+  lookupsPerCall: number;
+  failedCalls: number;
+  rejected503: number;
+  failures: string[];
+  outcomes: Record<string, number>;
+  paid: number;
+  paymentRowsWritten: number | null;
+  endings: Record<string, number>;
+  cpuPercentPerCall: number | null;
+  cpuPercentTotal: number | null;
+  rssKiBPerCall: number | null;
+  dbCpuPercent: number | null;
+  gatewayCpuPercent: number | null;
+  cpuMsPerCall: { ivr: number | null; db: number | null; gateway: number | null };
+  generator: { cpuPercent: number | null; mainThreadPercent: number | null };
+  machineBusyPercent: number | null;
+  otherCores: number | null;
+  rtp: { streams: number; lossPercent: number; skippedPercent?: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
+  lookupResponse: Latencies;
+  paymentResponse: Latencies;
+  serverMs: { lookup: Latencies; charge: Latencies; record: Latencies };
+  inviteTo200Ms: { p50: number | null; p99: number | null };
+  wipeMs: Latencies;
+}
+
+export interface ParkingSection {
+  warmup: { calls: number; paid: number };
+  steps: ParkingStep[];
+  brokeAt: { calls: number; reason: string } | null;
+  profile?: { file: string; top: Array<{ function: string; where: string; selfPercent: number }> } | null;
+}
+
 export interface Results {
   mode: string;
+  /** The scenarios the run measured; absent in results from before the parking scenario (prompt-gather only). */
+  scenarios?: string[];
   date: string;
   durationSeconds: number | null;
   commit: string;
@@ -45,6 +91,9 @@ export interface Results {
   micro: Record<string, unknown>;
   setup?: { rateSeconds?: number };
   profile?: { file: string; top: Array<{ function: string; where: string; selfPercent: number }> } | null;
+  parking?: ParkingSection | null;
+  /** Why the parking scenario produced no results, when it was asked for and failed. */
+  parkingError?: string | null;
 }
 
 export interface TargetRow {
@@ -74,8 +123,23 @@ function missBy(measured: number, limit: number, higherIsBetter: boolean): strin
   return measured <= limit ? `${((100 * measured) / limit).toFixed(0)}% of the limit` : `${(measured / limit).toFixed(1)}× over (+${(measured - limit).toPrecision(3)})`;
 }
 
+/** Adds a met/missed row for an at-most (or, with higherIsBetter, at-least) target. */
+function targetAdder(rows: TargetRow[], at: string) {
+  return (target: string, value: number | null | undefined, limit: number, unit: string, higherIsBetter = false, where = at): void => {
+    if (value === null || value === undefined || !Number.isFinite(value)) {
+      rows.push({ target, measured: 'not measured', met: null, by: '—' });
+      return;
+    }
+    const met = higherIsBetter ? value >= limit : value <= limit;
+    rows.push({ target, measured: `${fmt(value, unit === '%' ? 3 : 2)} ${unit}${where}`, met, by: missBy(value, limit, higherIsBetter) });
+  };
+}
+
+const ranPromptGather = (results: Results): boolean => results.scenarios === undefined || results.scenarios.includes('prompt-gather');
+
 export function targetsOf(results: Results): TargetRow[] {
   const rows: TargetRow[] = [];
+  if (!ranPromptGather(results)) return rows;
   const ours = results.steps.filter((s) => s.target === 'traceless');
   const clean = ours.filter((s) => !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0);
   const maxClean = Math.max(0, ...clean.map((s) => s.calls));
@@ -87,15 +151,7 @@ export function targetsOf(results: Results): TargetRow[] {
     by: maxClean >= 1000 ? 'met' : maxTried < 1000 && clean.length === ours.length ? `not reached by this mode (steps up to ${maxTried})` : missBy(maxClean, 1000, true),
   });
   const judged = judgedStep(results);
-  const at = judged ? ` at ${judged.calls} calls` : '';
-  const add = (target: string, value: number | null | undefined, limit: number, unit: string, higherIsBetter = false, where = at) => {
-    if (value === null || value === undefined || !Number.isFinite(value)) {
-      rows.push({ target, measured: 'not measured', met: null, by: '—' });
-      return;
-    }
-    const met = higherIsBetter ? value >= limit : value <= limit;
-    rows.push({ target, measured: `${fmt(value, unit === '%' ? 3 : 2)} ${unit}${where}`, met, by: missBy(value, limit, higherIsBetter) });
-  };
+  const add = targetAdder(rows, judged ? ` at ${judged.calls} calls` : '');
   add('send lateness p99 ≤ 5 ms', judged?.rtp.latenessMs.p99, 5, 'ms');
   add('key → response p99 ≤ 25 ms', judged?.keyResponse?.latencyMs.p99, 25, 'ms');
   const at100 = results.rates.find((r) => r.target === 'traceless' && r.rate === 100);
@@ -125,8 +181,17 @@ export function renderMarkdown(results: Results): string {
   lines.push(`# Traceless bench — ${results.mode} run`);
   lines.push('');
   lines.push(`- date: ${results.date} (${results.durationSeconds ?? '?'} s)`);
-  lines.push(`- commit: ${results.commit}${results.uncommittedChanges ? ' (with uncommitted changes under src/, bench/ or prompts/)' : ''}`);
+  lines.push(`- commit: ${results.commit}${results.uncommittedChanges ? ' (with uncommitted changes under src/, apps/, bench/ or prompts/)' : ''}`);
   lines.push(`- machine: ${m.nproc}× ${m.model}, Node ${m.node}; load average before ${m.loadAverageBefore.join(' ')}, after ${m.loadAverageAfter.join(' ')} (shared machine; the load generator and capture run on it too)`);
+  if (ranPromptGather(results)) renderPromptGather(results, lines);
+  if (results.parking) renderParking(results.parking, lines);
+  if (results.parkingError) lines.push('', '## Parking line with its database (bench/parking.ts)', '', `The scenario failed: ${results.parkingError}`);
+  renderMicro(results, lines);
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+function renderPromptGather(results: Results, lines: string[]): void {
   lines.push('');
   lines.push('## Concurrent calls (prompt-and-gather flow vs the sipp UAS floor)');
   lines.push('');
@@ -163,7 +228,18 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   lines.push('| target | measured | met | by |');
   lines.push('|---|---|---|---|');
-  for (const t of targetsOf(results)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} | ${t.by} |`);
+  for (const t of targetsOf(results)) lines.push(targetLine(t));
+  if (results.profile) renderProfile("the prompt-and-gather server's", results.profile, lines);
+}
+
+const targetLine = (t: TargetRow): string => `| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} | ${t.by} |`;
+
+function renderProfile(whose: string, profile: NonNullable<Results['profile']>, lines: string[]): void {
+  lines.push('', `## Where ${whose} CPU went (--profile: \`${profile.file}\`, self time)`, '', '| self % | function | where |', '|---:|---|---|');
+  for (const hot of profile.top) lines.push(`| ${hot.selfPercent.toFixed(1)} | ${hot.function} | ${hot.where} |`);
+}
+
+function renderMicro(results: Results, lines: string[]): void {
   const sip = results.micro.sipParse as { inviteParseSerializePerSecond?: number; slowestHostileParseMs?: number } | undefined;
   const vault = results.micro.vault as { pool?: { unprotected?: { wipeUs?: { p50: number; p99: number } } }; arenaPerCell?: { lockedBytes?: number } } | undefined;
   lines.push('');
@@ -171,12 +247,71 @@ export function renderMarkdown(results: Results): string {
   lines.push('');
   lines.push(`- SIP INVITE parse+serialize: ${sip?.inviteParseSerializePerSecond?.toLocaleString('en-US') ?? '—'} msg/s; slowest hostile parse ${fmt(sip?.slowestHostileParseMs, 3)} ms`);
   lines.push(`- vault wipe per call (no server around it): p50 ${fmt(vault?.pool?.unprotected?.wipeUs?.p50, 1)} µs, p99 ${fmt(vault?.pool?.unprotected?.wipeUs?.p99, 1)} µs; arena locked per cell ${vault?.arenaPerCell?.lockedBytes ?? '—'} B`);
-  if (results.profile) {
-    lines.push('', `## Where the server's CPU went (--profile: \`${results.profile.file}\`, self time)`, '', '| self % | function | where |', '|---:|---|---|');
-    for (const hot of results.profile.top) lines.push(`| ${hot.selfPercent.toFixed(1)} | ${hot.function} | ${hot.where} |`);
+}
+
+const latency = (l: Latencies, digits = 2): string => `${fmt(l.p50, digits)} / ${fmt(l.p99, digits)}`;
+
+/** Targets that apply to the parking journey, judged at its largest non-void step ≤ 1,000 calls. */
+export function parkingTargetsOf(parking: ParkingSection): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const steps = parking.steps.filter((s) => !s.void);
+  const judged = (steps.filter((s) => s.calls <= 1000).at(-1) ?? steps.at(-1)) as ParkingStep | undefined;
+  const clean = steps.filter((s) => s.paid === s.calls && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0);
+  const maxClean = Math.max(0, ...clean.map((s) => s.calls));
+  rows.push({ target: 'every call paid, 0 loss', measured: `${maxClean} calls clean (largest step run: ${Math.max(0, ...parking.steps.map((s) => s.calls))})`, met: null, by: 'capacity of the whole journey; the 1,000-call target is judged on the first scenario' });
+  const add = targetAdder(rows, judged ? ` at ${judged.calls} calls` : '');
+  add('send lateness p99 ≤ 5 ms', judged?.rtp.latenessMs.p99, 5, 'ms');
+  add('key → response p99 ≤ 25 ms (last citation digit → read-back, through the database)', judged?.lookupResponse.p99, 25, 'ms');
+  add('INVITE → 200 OK p99 ≤ 10 ms at 100 calls/s', judged?.inviteTo200Ms.p99, 10, 'ms', false, judged ? ` (ramp of the ${judged.calls}-call step)` : '');
+  add('CPU ≤ 0.10% of a core per call (IVR)', judged?.cpuPercentPerCall, 0.1, '%');
+  const rss = judged?.rssKiBPerCall;
+  // RSS taken at the window's end minus before the step: heap given back meanwhile makes it negative.
+  if (judged && rss !== null && rss !== undefined && rss < 0) rows.push({ target: 'RSS ≤ 64 KiB per call (IVR)', measured: `${fmt(rss, 1)} KiB at ${judged.calls} calls (the server gave memory back during the step)`, met: null, by: 'not judged' });
+  else add('RSS ≤ 64 KiB per call (IVR)', rss, 64, 'KiB');
+  const wipes = parking.steps.map((s) => s.wipeMs.p99).filter((v): v is number => typeof v === 'number');
+  add('wipe ≤ 100 µs', wipes.length > 0 ? Math.max(...wipes) * 1000 : null, 100, 'µs', false, ' (worst step p99, cell.wipe events)');
+  return rows;
+}
+
+function renderParking(parking: ParkingSection, lines: string[]): void {
+  lines.push('');
+  lines.push('## Parking line with its database (bench/parking.ts)');
+  lines.push('');
+  lines.push('Each caller: English, then per lookup 1, a citation of its own (8 digits), the read-back after the database lookup, 9 back to the menu; then pays with a test card and the IVR records the payment and hangs up. PostgreSQL (mutual TLS) and the test gateway are separate processes.');
+  lines.push(`Warm-up: ${parking.warmup.paid}/${parking.warmup.calls} calls paid.`);
+  lines.push('');
+  lines.push('| calls | lookups per call | paid (payment rows) | IVR CPU %/call | IVR RSS KiB/call | database / gateway CPU % | CPU ms per call: IVR / database / gateway | generator CPU % (main) | machine busy % (other cores) | notes |');
+  lines.push('|---:|---:|---|---:|---:|---|---|---|---:|---|');
+  for (const s of parking.steps) {
+    const notes = [s.void ? `**VOID**: ${s.voidReason}` : '', s.failedCalls > 0 ? `${s.failedCalls} failed in sipp` : '', s.rejected503 > 0 ? `${s.rejected503} × 503` : '', `${s.rtp.streams} streams`].filter(Boolean).join('; ');
+    lines.push(
+      `| ${s.calls} | ${s.lookupsPerCall} | ${s.paid}/${s.calls} (${s.paymentRowsWritten ?? '—'}) | ${fmt(s.cpuPercentPerCall, 4)} | ${fmt(s.rssKiBPerCall, 1)} | ${fmt(s.dbCpuPercent, 1)} / ${fmt(s.gatewayCpuPercent, 1)} | ${fmt(s.cpuMsPerCall.ivr, 1)} / ${fmt(s.cpuMsPerCall.db, 1)} / ${fmt(s.cpuMsPerCall.gateway, 1)} | ${fmt(s.generator.cpuPercent, 0)} (${fmt(s.generator.mainThreadPercent, 0)}) | ${fmt(s.machineBusyPercent, 0)} (${fmt(s.otherCores, 2)}) | ${notes} |`,
+    );
   }
   lines.push('');
-  return `${lines.join('\n')}\n`;
+  lines.push('| calls | send lateness p50/p99/max ms | loss % (frames skipped %) | jitter mean/max ms | key → read-back p50/p99 ms (lookups) | confirm → "approved" p50/p99 ms (payments) | IVR waited p50/p99 ms: lookup · charge · record | INVITE → 200 p50/p99 ms | wipe p50/p99 µs |');
+  lines.push('|---:|---|---:|---|---|---|---|---|---:|');
+  for (const s of parking.steps) {
+    const late = `${fmt(s.rtp.latenessMs.p50)} / ${fmt(s.rtp.latenessMs.p99)} / ${fmt(s.rtp.latenessMs.max)}`;
+    const waited = `${latency(s.serverMs.lookup)} · ${latency(s.serverMs.charge)} · ${latency(s.serverMs.record)}`;
+    lines.push(
+      `| ${s.calls} | ${late} | ${fmt(s.rtp.lossPercent, 3)} (${fmt(s.rtp.skippedPercent, 3)}) | ${fmt(s.rtp.jitterMs.mean)} / ${fmt(s.rtp.jitterMs.max)} | ${latency(s.lookupResponse)} (${s.lookupResponse.count}) | ${latency(s.paymentResponse)} (${s.paymentResponse.count}) | ${waited} | ${fmt(s.inviteTo200Ms.p50)} / ${fmt(s.inviteTo200Ms.p99)} | ${fmt((s.wipeMs.p50 ?? Number.NaN) * 1000, 0)} / ${fmt((s.wipeMs.p99 ?? Number.NaN) * 1000, 0)} |`,
+    );
+  }
+  if (parking.brokeAt) lines.push('', `Service level broke at ${parking.brokeAt.calls} calls: ${parking.brokeAt.reason}.`);
+  for (const s of parking.steps.filter((step) => step.paid < step.calls || step.failures.length > 0)) {
+    const others = Object.entries(s.outcomes).filter(([outcome]) => outcome !== 'paid');
+    lines.push('', `Parking at ${s.calls} calls: ${s.calls - s.paid} calls not paid.`);
+    if (others.length > 0) lines.push('', ...others.slice(0, 5).map(([outcome, count]) => `- ${count} × ${outcome}`));
+    if (s.failures.length > 0) lines.push('', 'sipp errors (first lines):', '', ...s.failures.slice(0, 3).map((line) => `    ${line}`));
+  }
+  lines.push('');
+  lines.push('### Targets that apply to the parking journey');
+  lines.push('');
+  lines.push('| target | measured | met | by |');
+  lines.push('|---|---|---|---|');
+  for (const t of parkingTargetsOf(parking)) lines.push(targetLine(t));
+  if (parking.profile) renderProfile("the parking server's", parking.profile, lines);
 }
 
 // Re-render a results file's Markdown: node --import tsx bench/lib/report.ts <results.json>

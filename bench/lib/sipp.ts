@@ -34,13 +34,17 @@ export interface UacRun {
   exited: Promise<number | null>;
 }
 
-/** sipp as UAC from 127.0.0.1:5070 (RTP from 40000) toward `target`; files land in `cwd`. */
-export function startUac(options: { cwd: string; scenario: string; target: string; calls: number; rate: number; limit: number; timeoutSeconds: number }): UacRun {
+/**
+ * sipp as UAC from 127.0.0.1:5070 (RTP from 40000) toward `target`; files land in `cwd`. With an
+ * injection file (-inf, first line SEQUENTIAL), call n reads line n: its [field0], [field1] …
+ */
+export function startUac(options: { cwd: string; scenario: string; target: string; calls: number; rate: number; limit: number; timeoutSeconds: number; injectionFile?: string }): UacRun {
   const args = [
     options.target, '-sf', options.scenario, '-i', '127.0.0.1', '-mi', '127.0.0.1', '-p', '5070', '-mp', '40000',
     '-m', String(options.calls), '-l', String(options.limit), '-r', String(options.rate),
     '-nostdin', '-timeout', `${options.timeoutSeconds}s`, '-trace_rtt', '-rtt_freq', '1', '-trace_stat', '-fd', '1', '-trace_err',
     '-max_socket', '4096',
+    ...(options.injectionFile ? ['-inf', options.injectionFile] : []),
   ];
   const child = spawn('sipp', args, { cwd: options.cwd, stdio: ['ignore', 'ignore', 'ignore'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
