@@ -23,7 +23,10 @@ export interface LogDestination {
 
 export interface LoggerOptions {
   level: LogLevel;
-  /** Default: stdout, written synchronously so no line is lost on exit. */
+  /**
+   * Default: stdout, each event-loop turn's lines in one synchronous write at the turn's end
+   * (see TurnBatch), and whatever is pending when the process exits.
+   */
   destination?: LogDestination;
   /** The masker's long-digit-run threshold (default 7). */
   minLongDigitRun?: number;
@@ -93,10 +96,78 @@ interface Shared {
   readonly counters: Omit<LoggerStats, 'maskHits'>;
 }
 
+/** A batch this large is written at once rather than at the end of the turn. */
+const BATCH_CHARS = 16 * 1024;
+
+/** Batches with lines pending, written by the one 'exit' listener if the process ends first. */
+const pendingBatches = new Set<TurnBatch>();
+let exitHookInstalled = false;
+
+/**
+ * Lines written during one event-loop turn leave in one write(2) when the turn ends (setImmediate),
+ * or at once when BATCH_CHARS have gathered: one system call per turn instead of one per line
+ * (at a thousand calls, per-line writes were 5–6% of the server's busy time). The write itself
+ * stays synchronous, so lines keep their order and nothing waits in memory past the turn; flush()
+ * and the process's 'exit' event (normal exit, process.exit, an uncaught exception) write what is
+ * pending. What is lost: a SIGKILL (or a signal nobody handles; the CLI handles SIGTERM and
+ * SIGINT) mid-turn loses that turn's lines, where a write per line lost none already written.
+ */
+export class TurnBatch implements LogDestination {
+  private lines: string[] = [];
+  private chars = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly target: LogDestination,
+    private readonly onError: () => void,
+  ) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= BATCH_CHARS) return this.writePending();
+    pendingBatches.add(this);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.endOfTurn);
+  }
+
+  flushSync(): void {
+    this.writePending();
+    this.target.flushSync?.();
+  }
+
+  private readonly endOfTurn = (): void => {
+    this.scheduled = false;
+    this.writePending();
+  };
+
+  /** Writes the pending lines now, in one write. */
+  writePending(): void {
+    pendingBatches.delete(this);
+    if (this.lines.length === 0) return;
+    const chunk = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
+    this.lines = [];
+    this.chars = 0;
+    try {
+      this.target.write(chunk);
+    } catch {
+      this.onError();
+    }
+  }
+}
+
 function stdout(onError: () => void): LogDestination {
   const stream = pino.destination({ dest: 1, sync: true });
   stream.on('error', onError);
-  return stream;
+  const batch = new TurnBatch(stream, onError);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const pending of [...pendingBatches]) pending.writePending();
+    });
+  }
+  return batch;
 }
 
 export function createLogger(options: LoggerOptions): Logger {

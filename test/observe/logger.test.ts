@@ -3,8 +3,13 @@ import assert from 'node:assert/strict';
 import type { EventFields, EventName } from '../../src/observe/events.ts';
 import { EVENTS } from '../../src/observe/events.ts';
 import type { LogLevel } from '../../src/observe/logger.ts';
-import { createLogger } from '../../src/observe/logger.ts';
+import { createLogger, TurnBatch } from '../../src/observe/logger.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import type { MaskedCaller } from '../../src/observe/caller-mask.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One valid value for every field of every event; typed, so a new event without a sample fails the type-check. */
 const SAMPLES: { [N in EventName]: Required<EventFields<N>> } = {
@@ -246,3 +251,52 @@ test('by default lines go to stdout, masked, one JSON object per line', async ()
   assert.equal(warning?.msg, 'card [masked]');
   assert.equal(child.stderr, '');
 });
+
+test('stdout batching: one turn\'s lines leave in one write, in order, when the turn ends', async () => {
+  const writes: string[] = [];
+  const batch = new TurnBatch({ write: (chunk: string) => writes.push(chunk) }, () => assert.fail('no error expected'));
+  batch.write('a\n');
+  batch.write('b\n');
+  batch.write('c\n');
+  assert.deepEqual(writes, [], 'nothing written mid-turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes, ['a\nb\nc\n']);
+  batch.write('d\n');
+  batch.flushSync();
+  assert.deepEqual(writes, ['a\nb\nc\n', 'd\n'], 'flush() writes what is pending at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 2, 'and nothing twice');
+});
+
+test('stdout batching: a large turn is written as soon as 16 KiB gather; a failed write is counted', () => {
+  const writes: string[] = [];
+  const batch = new TurnBatch({ write: (chunk: string) => writes.push(chunk) }, () => undefined);
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let i = 0; i < 16; i++) batch.write(line);
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0]!.length, 16 * 1024);
+  let errors = 0;
+  const failing = new TurnBatch({ write: () => { throw new Error('EPIPE'); } }, () => errors++);
+  failing.write('a\n');
+  failing.flushSync();
+  assert.equal(errors, 1);
+});
+
+for (const ending of ['process.exit(3)', "throw new Error('boom')"]) {
+  test(`stdout batching: lines pending when the process ends (${ending}) are written`, async () => {
+    const script = [
+      "import { createLogger } from './src/observe/logger.ts';",
+      "const logger = createLogger({ level: 'info' });",
+      "logger.event('server.drain', { phase: 'started', activeCalls: 1 });",
+      "logger.event('server.drain', { phase: 'complete', activeCalls: 0 });",
+      `${ending};`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const [code] = (await once(child, 'close')) as [number];
+    assert.notEqual(code, 0);
+    const phases = out.trim().split('\n').map((line) => (JSON.parse(line) as { phase: string }).phase);
+    assert.deepEqual(phases, ['started', 'complete']);
+  });
+}
