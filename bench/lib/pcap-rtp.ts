@@ -227,6 +227,38 @@ export interface KeyResponse {
   latencyMs: { p50: number; p99: number; max: number };
 }
 
+/** Each call's packets, by the IVR port they were sent from or to. */
+function byIvrPort(packets: readonly RtpPacket[], ivrPort: (port: number) => boolean): Map<number, RtpPacket[]> {
+  const byPort = new Map<number, RtpPacket[]>();
+  for (const packet of packets) {
+    const port = ivrPort(packet.srcPort) ? packet.srcPort : ivrPort(packet.dstPort) ? packet.dstPort : -1;
+    if (port < 0) continue;
+    let list = byPort.get(port);
+    if (!list) byPort.set(port, (list = []));
+    list.push(packet);
+  }
+  return byPort;
+}
+
+/** A replay of the same key's capture (same SSRC and timestamp) this long after its last packet is a new press. */
+const NEW_PRESS_GAP_MS = 500;
+
+/**
+ * Tells key presses apart in one call's RFC 4733 packets: a press starts when the (SSRC,
+ * timestamp) differs from the previous event packet's, or when the same capture is replayed after
+ * a pause — sipp's captures reuse one timestamp per digit, so a digit pressed again looks alike.
+ */
+class PressTracker {
+  private last: { id: string; atMs: number } | null = null;
+
+  isNewPress(packet: RtpPacket): boolean {
+    const id = `${packet.ssrc}:${packet.timestamp}`;
+    const last = this.last;
+    this.last = { id, atMs: packet.timeMs };
+    return last === null || last.id !== id || packet.timeMs - last.atMs > NEW_PRESS_GAP_MS;
+  }
+}
+
 /**
  * For each call port of the IVR: every RFC 4733 key the caller sent (payload type `eventPt`) and
  * the first packet after its start that carries the response prompt's first audible frame
@@ -241,27 +273,18 @@ export function keyResponse(
   responseFrame: Uint8Array,
   frameOffset: number,
 ): KeyResponse {
-  const byPort = new Map<number, RtpPacket[]>();
-  for (const packet of packets) {
-    const port = ivrPort(packet.srcPort) ? packet.srcPort : ivrPort(packet.dstPort) ? packet.dstPort : -1;
-    if (port < 0) continue;
-    let list = byPort.get(port);
-    if (!list) byPort.set(port, (list = []));
-    list.push(packet);
-  }
+  const byPort = byIvrPort(packets, ivrPort);
   const latencies: number[] = [];
   let keys = 0;
   let beforeKeyEnd = 0;
   for (const [port, list] of byPort) {
-    const seenEvents = new Set<string>();
+    const presses = new PressTracker();
     let keyStart: number | null = null;
     let keyEnded = false;
     let waiting = false;
     for (const packet of list) {
       if (packet.dstPort === port && packet.payloadType === eventPt && packet.payload.length >= 4) {
-        const id = `${packet.ssrc}:${packet.timestamp}`;
-        if (!seenEvents.has(id)) {
-          seenEvents.add(id);
+        if (presses.isNewPress(packet)) {
           keys++;
           keyStart = packet.timeMs;
           keyEnded = false;
@@ -300,15 +323,11 @@ export interface ResponseTiming {
   latencyMs: number;
 }
 
-/** A replay of the same key's capture (same SSRC and timestamp) this long after its last packet is a new press. */
-const NEW_PRESS_GAP_MS = 500;
 
 /**
  * For each call port of the IVR: every time the response prompt starts (`responseFrame`, its
  * first audible frame, `frameOffset` frames in), the latest key the caller started before it
- * since the previous response — only keys with RFC 4733 event code `keyCode`, when given. A key
- * is a new press when its (SSRC, timestamp) differs from the previous event packet's, or when the
- * same capture is replayed after a pause (sipp's captures reuse one timestamp per digit).
+ * since the previous response — only keys with RFC 4733 event code `keyCode`, when given.
  */
 export function keyResponses(
   packets: readonly RtpPacket[],
@@ -318,24 +337,14 @@ export function keyResponses(
   frameOffset: number,
   keyCode?: number,
 ): ResponseTiming[] {
-  const byPort = new Map<number, RtpPacket[]>();
-  for (const packet of packets) {
-    const port = ivrPort(packet.srcPort) ? packet.srcPort : ivrPort(packet.dstPort) ? packet.dstPort : -1;
-    if (port < 0) continue;
-    let list = byPort.get(port);
-    if (!list) byPort.set(port, (list = []));
-    list.push(packet);
-  }
+  const byPort = byIvrPort(packets, ivrPort);
   const timings: ResponseTiming[] = [];
   for (const [port, list] of byPort) {
-    let lastEvent: { id: string; atMs: number } | null = null;
+    const presses = new PressTracker();
     let pendingKey: number | null = null;
     for (const packet of list) {
       if (packet.dstPort === port && packet.payloadType === eventPt && packet.payload.length >= 4) {
-        const id = `${packet.ssrc}:${packet.timestamp}`;
-        const newPress = lastEvent === null || lastEvent.id !== id || packet.timeMs - lastEvent.atMs > NEW_PRESS_GAP_MS;
-        lastEvent = { id, atMs: packet.timeMs };
-        if (newPress && (keyCode === undefined || packet.payload[0] === keyCode)) pendingKey = packet.timeMs;
+        if (presses.isNewPress(packet) && (keyCode === undefined || packet.payload[0] === keyCode)) pendingKey = packet.timeMs;
         continue;
       }
       if (pendingKey !== null && packet.srcPort === port && packet.payloadType === 0 && startsWith(packet.payload, responseFrame)) {
