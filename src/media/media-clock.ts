@@ -108,6 +108,12 @@ export class MediaClock {
   private readonly onStreamError: ((error: unknown) => void) | undefined;
   private readonly onLateness: ((ms: number) => void) | undefined;
   private readonly streams = new Set<ClockStream>();
+  /**
+   * The streams in the order they joined, walked each slot without a per-slot copy: removal only
+   * leaves a null (the Set says who is live), and the array is compacted between slots.
+   */
+  private order: Array<ClockStream | null> = [];
+  private holes = 0;
   private readonly reservoir: LatenessReservoir;
   private origin: number | null = null;
   private nextSlot = 0;
@@ -142,13 +148,20 @@ export class MediaClock {
   /** Starts ticking `stream` from the next slot; starts the clock if it was idle. */
   add(stream: ClockStream): void {
     if (this.closed) throw new Error('media clock is closed');
+    if (this.streams.has(stream)) return;
     this.streams.add(stream);
+    this.order.push(stream);
     if (this.timer === null) this.start();
   }
 
   /** Stops ticking `stream`; the clock sleeps when no stream is left. Safe to call twice. */
   remove(stream: ClockStream): void {
-    this.streams.delete(stream);
+    if (!this.streams.delete(stream)) return;
+    const at = this.order.indexOf(stream);
+    if (at >= 0) {
+      this.order[at] = null;
+      this.holes++;
+    }
     if (this.streams.size === 0) this.stop();
   }
 
@@ -164,6 +177,9 @@ export class MediaClock {
   close(): void {
     this.closed = true;
     this.streams.clear();
+    this.order.fill(null); // a slot running now skips the rest
+    this.order = [];
+    this.holes = 0;
     this.stop();
   }
 
@@ -216,10 +232,14 @@ export class MediaClock {
 
   private runSlot(slot: number): void {
     this.slotsRun++;
-    // A snapshot, so a stream added during this slot starts with the next one; one removed
-    // during it is skipped from then on.
-    for (const stream of [...this.streams]) {
-      if (!this.streams.has(stream)) continue;
+    if (this.holes > 0) this.compact();
+    // Only the streams present when the slot starts: one added during it starts with the next
+    // slot; one removed during it is skipped from then on (its entry is null).
+    const order = this.order;
+    const count = order.length;
+    for (let i = 0; i < count; i++) {
+      const stream = order[i];
+      if (!stream) continue;
       try {
         stream.tick(slot);
       } catch (error) {
@@ -227,5 +247,12 @@ export class MediaClock {
         this.onStreamError?.(error);
       }
     }
+  }
+
+  private compact(): void {
+    let kept = 0;
+    for (const stream of this.order) if (stream) this.order[kept++] = stream;
+    this.order.length = kept;
+    this.holes = 0;
   }
 }

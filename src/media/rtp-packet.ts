@@ -36,49 +36,91 @@ export type RtpParseError =
 
 export type RtpParseResult = { ok: true; packet: RtpPacket } | { ok: false; error: RtpParseError };
 
-export function parseRtp(bytes: Uint8Array): RtpParseResult {
-  if (bytes.length < RTP_FIXED_HEADER_BYTES) return { ok: false, error: 'too-short' };
+/**
+ * Where one packet's parts lie, filled in place by readRtpHeader: the receive path reuses one
+ * per session instead of building a packet object (and its CSRC array) for every datagram.
+ */
+export interface RtpHeaderView {
+  marker: boolean;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  csrcCount: number;
+  /** Offset of the header extension's 4-byte header, or -1 when the X bit is clear. */
+  extensionAt: number;
+  payloadStart: number;
+  payloadEnd: number;
+  paddingLength: number;
+}
+
+export function newRtpHeaderView(): RtpHeaderView {
+  return { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, csrcCount: 0, extensionAt: -1, payloadStart: 0, payloadEnd: 0, paddingLength: 0 };
+}
+
+/**
+ * Checks the first `length` bytes as an RTP packet and fills `out`; returns null when valid, else
+ * the error (and `out` is then meaningless). Allocates nothing.
+ */
+export function readRtpHeader(bytes: Uint8Array, length: number, out: RtpHeaderView): RtpParseError | null {
+  if (length < RTP_FIXED_HEADER_BYTES) return 'too-short';
   const first = bytes[0]!;
-  if (first >>> 6 !== RTP_VERSION) return { ok: false, error: 'bad-version' };
-  const hasPadding = (first & 0x20) !== 0;
-  const hasExtension = (first & 0x10) !== 0;
+  if (first >>> 6 !== RTP_VERSION) return 'bad-version';
   const csrcCount = first & 0x0f;
   let offset = RTP_FIXED_HEADER_BYTES + csrcCount * 4;
-  if (offset > bytes.length) return { ok: false, error: 'csrc-truncated' };
-  const csrcs: number[] = [];
-  for (let i = 0; i < csrcCount; i++) csrcs.push(readU32(bytes, RTP_FIXED_HEADER_BYTES + i * 4));
-
-  let extension: RtpHeaderExtension | null = null;
-  if (hasExtension) {
-    if (offset + 4 > bytes.length) return { ok: false, error: 'extension-truncated' };
-    const profile = (bytes[offset]! << 8) | bytes[offset + 1]!;
+  if (offset > length) return 'csrc-truncated';
+  let extensionAt = -1;
+  if ((first & 0x10) !== 0) {
+    if (offset + 4 > length) return 'extension-truncated';
     const words = (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
     const end = offset + 4 + words * 4;
-    if (end > bytes.length) return { ok: false, error: 'extension-truncated' };
-    extension = { profile, data: bytes.subarray(offset + 4, end) };
+    if (end > length) return 'extension-truncated';
+    extensionAt = offset;
     offset = end;
   }
-
   let paddingLength = 0;
-  if (hasPadding) {
+  if ((first & 0x20) !== 0) {
     // §5.1: the last octet counts the padding octets, itself included.
-    paddingLength = bytes[bytes.length - 1]!;
-    if (paddingLength === 0 || bytes.length - paddingLength < offset) return { ok: false, error: 'bad-padding' };
+    paddingLength = bytes[length - 1]!;
+    if (paddingLength === 0 || length - paddingLength < offset) return 'bad-padding';
   }
-
   const second = bytes[1]!;
+  out.marker = (second & 0x80) !== 0;
+  out.payloadType = second & 0x7f;
+  out.sequenceNumber = (bytes[2]! << 8) | bytes[3]!;
+  out.timestamp = readU32(bytes, 4);
+  out.ssrc = readU32(bytes, 8);
+  out.csrcCount = csrcCount;
+  out.extensionAt = extensionAt;
+  out.payloadStart = offset;
+  out.payloadEnd = length - paddingLength;
+  out.paddingLength = paddingLength;
+  return null;
+}
+
+export function parseRtp(bytes: Uint8Array): RtpParseResult {
+  const view = newRtpHeaderView();
+  const error = readRtpHeader(bytes, bytes.length, view);
+  if (error !== null) return { ok: false, error };
+  const csrcs: number[] = [];
+  for (let i = 0; i < view.csrcCount; i++) csrcs.push(readU32(bytes, RTP_FIXED_HEADER_BYTES + i * 4));
+  let extension: RtpHeaderExtension | null = null;
+  if (view.extensionAt >= 0) {
+    const at = view.extensionAt;
+    extension = { profile: (bytes[at]! << 8) | bytes[at + 1]!, data: bytes.subarray(at + 4, view.payloadStart) };
+  }
   return {
     ok: true,
     packet: {
-      marker: (second & 0x80) !== 0,
-      payloadType: second & 0x7f,
-      sequenceNumber: (bytes[2]! << 8) | bytes[3]!,
-      timestamp: readU32(bytes, 4),
-      ssrc: readU32(bytes, 8),
+      marker: view.marker,
+      payloadType: view.payloadType,
+      sequenceNumber: view.sequenceNumber,
+      timestamp: view.timestamp,
+      ssrc: view.ssrc,
       csrcs,
       extension,
-      payload: bytes.subarray(offset, bytes.length - paddingLength),
-      paddingLength,
+      payload: bytes.subarray(view.payloadStart, view.payloadEnd),
+      paddingLength: view.paddingLength,
     },
   };
 }
@@ -94,12 +136,17 @@ export interface RtpHeaderFields {
 
 /** Writes a 12-byte header (V=2, no padding, no extension, no CSRCs) for the send path. */
 export function writeRtpHeader(target: Uint8Array, fields: RtpHeaderFields): number {
+  return writeRtpFixedHeader(target, fields.marker, fields.payloadType, fields.sequenceNumber, fields.timestamp, fields.ssrc);
+}
+
+/** writeRtpHeader with the fields as arguments: the per-packet send path builds no object. */
+export function writeRtpFixedHeader(target: Uint8Array, marker: boolean, payloadType: number, sequenceNumber: number, timestamp: number, ssrc: number): number {
   target[0] = RTP_VERSION << 6;
-  target[1] = (fields.marker ? 0x80 : 0) | (fields.payloadType & 0x7f);
-  target[2] = (fields.sequenceNumber >>> 8) & 0xff;
-  target[3] = fields.sequenceNumber & 0xff;
-  writeU32(target, 4, fields.timestamp >>> 0);
-  writeU32(target, 8, fields.ssrc >>> 0);
+  target[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+  target[2] = (sequenceNumber >>> 8) & 0xff;
+  target[3] = sequenceNumber & 0xff;
+  writeU32(target, 4, timestamp >>> 0);
+  writeU32(target, 8, ssrc >>> 0);
   return RTP_FIXED_HEADER_BYTES;
 }
 

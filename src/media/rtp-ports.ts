@@ -125,15 +125,18 @@ export class PeerLink {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Sends `length` bytes of `buffer` to the destination; a failure is counted, never thrown. */
-  send(buffer: Buffer, length: number): void {
+  /**
+   * Sends `datagram` (all of it: given no offset and length, Node makes no view of its own) to
+   * the destination; a failure is counted, never thrown.
+   */
+  send(datagram: Buffer): void {
     if (this.connecting) {
       this.onError();
       return;
     }
     try {
-      if (this.connectedAddress !== null) this.socket.send(buffer, 0, length);
-      else this.socket.send(buffer, 0, length, this.port, this.address);
+      if (this.connectedAddress !== null) this.socket.send(datagram);
+      else this.socket.send(datagram, this.port, this.address);
     } catch {
       this.onError();
     }

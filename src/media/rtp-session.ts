@@ -7,7 +7,7 @@ import type { DtmfCode } from '../vault/types.ts';
 import type { FrameSource, G711Codec } from './frame-source.ts';
 import type { ClockStream, MediaClock } from './media-clock.ts';
 import { MEDIA_TICK_MS } from './media-clock.ts';
-import { looksLikeRtcp, parseRtp, writeRtpHeader, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
+import { looksLikeRtcp, newRtpHeaderView, readRtpHeader, writeRtpFixedHeader, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
 import { parseRtcpCompound, writeReport, type ReportBlock } from './rtcp.ts';
 import { PeerLink, type BoundPorts } from './rtp-ports.ts';
 import type { Direction, NegotiatedSrtp } from './sdp-answer.ts';
@@ -206,6 +206,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   private pendingMarker = true;
   private wasSending = false;
   private readonly sendBuffers: Buffer[];
+  /** Per ring buffer, the view last sent from it: audio packets all have one length, so it is reused. */
+  private readonly sendViews: Buffer[];
   private sendIndex = 0;
   private readonly rtcpBuffer = Buffer.alloc(256);
   private readonly cname: Buffer;
@@ -214,6 +216,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   private rtcpPhase: number;
 
   // receive state
+  private readonly header = newRtpHeaderView();
   private latchedPort: number | null = null;
   private audioSsrc: number | null = null;
   private eventSsrc: number | null = null;
@@ -257,6 +260,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     this.cname = Buffer.alloc(16);
     this.cname.write(`tl-${this.localSsrc.toString(16).padStart(8, '0')}`, 'latin1');
     this.sendBuffers = Array.from({ length: SEND_RING }, () => Buffer.alloc(MAX_DATAGRAM));
+    this.sendViews = this.sendBuffers.map((buffer) => buffer.subarray(0, 0));
     this.setSrtp(options.srtp);
     this.ports.rtp.on('message', this.onRtpSocket);
     this.ports.rtcp.on('message', this.onRtcpSocket);
@@ -394,9 +398,10 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
   }
 
   private sendRtp(marker: boolean, payloadType: number, timestamp: number, payload: Uint8Array): void {
-    const buffer = this.sendBuffers[this.sendIndex]!;
-    this.sendIndex = (this.sendIndex + 1) % SEND_RING;
-    writeRtpHeader(buffer, { marker, payloadType, sequenceNumber: this.sequence, timestamp, ssrc: this.localSsrc });
+    const index = this.sendIndex;
+    const buffer = this.sendBuffers[index]!;
+    this.sendIndex = (index + 1) % SEND_RING;
+    writeRtpFixedHeader(buffer, marker, payloadType, this.sequence, timestamp, this.localSsrc);
     buffer.set(payload, RTP_FIXED_HEADER_BYTES);
     let length = RTP_FIXED_HEADER_BYTES + payload.length;
     this.sequence = (this.sequence + 1) & 0xffff;
@@ -410,7 +415,12 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     }
     this.counters.packetsSent++;
     this.counters.octetsSent += payload.length;
-    this.rtpPeer.send(buffer, length);
+    let view = this.sendViews[index]!;
+    if (view.length !== length) {
+      view = buffer.subarray(0, length);
+      this.sendViews[index] = view;
+    }
+    this.rtpPeer.send(view);
   }
 
   private sendReport(timestamp: number): void {
@@ -429,7 +439,7 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
       length = result.length;
     }
     this.counters.rtcpSent++;
-    (this.remote.rtcpMux ? this.rtpPeer : this.rtcpPeer).send(this.rtcpBuffer, length);
+    (this.remote.rtcpMux ? this.rtpPeer : this.rtcpPeer).send(this.rtcpBuffer.subarray(0, length));
   }
 
   private checkInactivity(slot: number): void {
@@ -498,9 +508,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
       }
       length = result.length;
     }
-    const parsed = parseRtp(message.subarray(0, length));
-    if (!parsed.ok) return this.drop('malformed');
-    const packet = parsed.packet;
+    const packet = this.header;
+    if (readRtpHeader(message, length, packet) !== null) return this.drop('malformed');
     const pt = packet.payloadType;
     const isEvent = pt === this.remote.dtmfPt;
     if (!isEvent && pt !== this.remote.pt && pt !== CN_PT) return this.drop('payload-type');
@@ -516,12 +525,12 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     if (isEvent) {
       if (packet.ssrc === this.eventSsrc) this.lastEventSlot = this.slot;
       this.counters.telephoneEventsReceived++;
-      this.input.telephoneEvent(packet.payload, packet.timestamp, packet.ssrc);
+      this.input.telephoneEvent(message.subarray(packet.payloadStart, packet.payloadEnd), packet.timestamp, packet.ssrc);
       return;
     }
     this.lastAudioSlot = this.slot;
     this.receiveStats.update(packet.sequenceNumber, packet.timestamp, this.clock.now());
-    if (pt === this.remote.pt) this.input.audio(packet.payload, this.remote.codec);
+    if (pt === this.remote.pt) this.input.audio(message.subarray(packet.payloadStart, packet.payloadEnd), this.remote.codec);
   }
 
   /** First audio SSRC latches; another replaces it only after the latched one has gone quiet. */

@@ -122,6 +122,29 @@ test('a stream removed during a tick gets no more slots; one added starts at the
   clock.close();
 });
 
+test('a stream removed by another during a slot is skipped in that slot; close() during a slot stops it', () => {
+  const time = new FakeTime();
+  const clock = new MediaClock({ timeSource: time });
+  const victim = new Recorder();
+  const remover: ClockStream = { tick: (slot) => slot === 2 && clock.remove(victim) };
+  clock.add(remover);
+  clock.add(victim);
+  const after = new Recorder();
+  clock.add(after);
+  time.advance(60);
+  assert.deepEqual(victim.slots, [1]);
+  assert.deepEqual(after.slots, [1, 2, 3]);
+  clock.remove(victim); // twice is safe
+  const second = new MediaClock({ timeSource: time });
+  const closer: ClockStream = { tick: () => second.close() };
+  const skipped = new Recorder();
+  second.add(closer);
+  second.add(skipped);
+  time.advance(20);
+  assert.deepEqual(skipped.slots, []);
+  clock.close();
+});
+
 test('onLateness hears each wake-up once, with how late it was', () => {
   const time = new FakeTime();
   const heard: number[] = [];

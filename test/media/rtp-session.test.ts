@@ -29,8 +29,9 @@ function capturing(): { factory: (type: 'udp4' | 'udp6') => Socket; sent: Buffer
   const factory = (type: 'udp4' | 'udp6') => {
     const socket = createSocket(type);
     if (count++ % 2 === 0) {
-      socket.send = ((buffer: Buffer, offset: number, length: number) => {
-        sent.push(Buffer.from(buffer.subarray(offset, offset + length)));
+      socket.send = ((buffer: Buffer, offset?: unknown, length?: unknown) => {
+        const bytes = typeof offset === 'number' && typeof length === 'number' ? buffer.subarray(offset, offset + length) : buffer;
+        sent.push(Buffer.from(bytes));
       }) as unknown as Socket['send'];
     }
     return socket;
