@@ -19,6 +19,9 @@ const TAB = 0x09;
 const EQUALS = 0x3d;
 const SIGNAL = [0x73, 0x69, 0x67, 0x6e, 0x61, 0x6c]; // "signal"
 
+/** The INFO body types taken, for the Accept header of a 415 (RFC 3261 §21.4.13). */
+export const INFO_DTMF_TYPES = 'application/dtmf-relay, application/dtmf, audio/telephone-event';
+
 /** Maps a Content-Type value (parameters and case ignored) to the DTMF format, or null. */
 export function infoDtmfFormat(contentType: string): InfoDtmfFormat | null {
   const semicolon = contentType.indexOf(';');

@@ -9,6 +9,7 @@ import type { IncomingCall, EndCause } from '../sip/incoming-call.ts';
 import { CallMedia, type MediaServices } from '../media/call-media.ts';
 import { Player } from '../media/player.ts';
 import { DtmfReceiver } from '../media/dtmf-receiver.ts';
+import { INFO_DTMF_TYPES } from '../media/dtmf-info.ts';
 import type { PromptStore } from '../media/prompt-store.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -161,7 +162,11 @@ async function serveCall(
     call.hangup();
   });
   call.on('info', (info) => {
-    receiver.info(info.contentType, info.body);
+    // RFC 6086 §4.2.2: a body we cannot take is refused; an INFO without a body is just answered.
+    if (info.body.length === 0) return;
+    const outcome = receiver.info(info.contentType, info.body);
+    if (outcome === 'unsupported') info.refuse({ status: 415, accept: INFO_DTMF_TYPES });
+    else if (outcome === 'malformed') info.refuse({ status: 400 });
   });
   call.on('reinvite', (offer) => {
     const result = media.answerReoffer(offer.sdp);

@@ -16,7 +16,7 @@ import type { Scheduler, TimerValues } from './timers.ts';
 import { expiryMs, negotiateSessionTimer, refreshMs } from './session-timer.ts';
 import type { SessionTimer } from './session-timer.ts';
 import { IncomingCall } from './incoming-call.ts';
-import type { CallControl, EndCause, IncomingCallInfo, TransferResult } from './incoming-call.ts';
+import type { CallControl, EndCause, IncomingCallInfo, InfoRefusal, TransferResult } from './incoming-call.ts';
 import type { MessageChannel, ServerTransaction, TransactionEnd } from './transaction.ts';
 import type { TransactionLayer } from './transaction-layer.ts';
 
@@ -185,8 +185,15 @@ export class CallSession implements CallControl {
   }
 
   onInfo(request: SipRequest, transaction: ServerTransaction): void {
-    transaction.respond(buildResponse(request, 200, 'OK'));
-    this.call.emit('info', { contentType: firstHeader(request, 'Content-Type') ?? '', body: request.body });
+    let refusal: InfoRefusal | undefined;
+    this.call.emit('info', {
+      contentType: firstHeader(request, 'Content-Type') ?? '',
+      body: request.body,
+      refuse: (reason) => (refusal = reason),
+    });
+    if (refusal === undefined) transaction.respond(buildResponse(request, 200, 'OK'));
+    else if (refusal.status === 415) transaction.respond(buildResponse(request, 415, 'Unsupported Media Type', [{ name: 'Accept', value: refusal.accept }]));
+    else transaction.respond(buildResponse(request, 400, 'Bad Request'));
   }
 
   /** NOTIFY for our REFER's implicit subscription (RFC 3515 §2.4.4), body message/sipfrag. */

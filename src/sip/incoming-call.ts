@@ -25,10 +25,19 @@ export interface SdpOffer {
   reject(): void;
 }
 
+/** How the application turns an INFO down (RFC 6086 §4.2.2 for INFO without an Info Package). */
+export type InfoRefusal =
+  /** A body type it does not take; `accept` lists the ones it does (§21.4.13, §20.1). */
+  | { readonly status: 415; readonly accept: string }
+  /** A body of a type it takes that does not parse. */
+  | { readonly status: 400 };
+
 /** An INFO request's body, e.g. application/dtmf-relay, kept as bytes (never a string). */
 export interface InfoMessage {
   readonly contentType: string;
   readonly body: Buffer;
+  /** Called while the event is handled: the INFO is answered with the refusal instead of 200. */
+  refuse(refusal: InfoRefusal): void;
 }
 
 export interface IncomingCallEvents {

@@ -11,8 +11,11 @@ import { join } from 'node:path';
 import { DIALLED, InteropServer, SIP_PORT, type ServerEvent } from './interop-server.ts';
 
 export type KeyStep =
-  /** One INFO request carrying one key (RFC 2976 INFO; bodies as SIP trunks send them). */
-  | { info: 'application/dtmf-relay' | 'application/dtmf'; key: string }
+  /**
+   * One INFO request carrying one key (RFC 2976 INFO; bodies as SIP trunks send them), answered
+   * with `expect` (200 unless given: 415 for a body type we do not take, 400 for one that does not parse).
+   */
+  | { info: string; key: string; expect?: 200 | 400 | 415 }
   /** sipp's play_dtmf: RFC 4733 events at payload type 96 from a stream of their own (async). */
   | { rfc4733: string }
   /** The caller's pause between presses. */
@@ -93,7 +96,7 @@ const BYE = `
     ]]>
   </send>`;
 
-function info(contentType: string, key: string, cseq: number): string {
+function info({ info: contentType, key, expect = 200 }: { info: string; key: string; expect?: number }, cseq: number): string {
   const body = contentType === 'application/dtmf-relay' ? `Signal=${key}\n      Duration=160` : key;
   return `
   <send retrans="500">
@@ -112,13 +115,13 @@ function info(contentType: string, key: string, cseq: number): string {
       ${body}
     ]]>
   </send>
-  <recv response="200"/>`;
+  <recv response="${expect}"/>`;
 }
 
 function scenario(): string {
   let cseq = 1;
   const steps = run.script.map((step) => {
-    if ('info' in step) return info(step.info, step.key, ++cseq);
+    if ('info' in step) return info(step, ++cseq);
     if ('rfc4733' in step) return `\n  <nop><action><exec play_dtmf="${step.rfc4733}"/></action></nop>`;
     return `\n  <pause milliseconds="${step.pauseMs}"/>`;
   });

@@ -23,7 +23,7 @@ async function sipp(run: SippRun): Promise<SippRunReport> {
   return report;
 }
 
-test('sipp keys by SIP INFO (dtmf-relay and dtmf bodies, a key repeated): each key reaches the flow once', { skip, timeout: 60_000 }, async () => {
+test('sipp keys by SIP INFO (dtmf-relay and dtmf bodies, a key repeated): each key reaches the flow once; other bodies get 415, unreadable ones 400', { skip, timeout: 60_000 }, async () => {
   const report = await sipp({
     entries: ['15509#', '7*'],
     script: [
@@ -31,6 +31,8 @@ test('sipp keys by SIP INFO (dtmf-relay and dtmf bodies, a key repeated): each k
       { info: RELAY, key: '5' },
       { info: RELAY, key: '5' }, // a second press of 5 on the same path is a second key
       { info: DTMF, key: '0' },
+      { info: 'text/plain', key: '3', expect: 415 }, // not a DTMF body: refused, and no key
+      { info: RELAY, key: 'Q', expect: 400 }, // a DTMF body that does not parse: refused, and no key
       { info: DTMF, key: '9' },
       { info: RELAY, key: '#' },
       { info: DTMF, key: '7' },

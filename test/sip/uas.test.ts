@@ -244,6 +244,21 @@ test('INFO in a dialog reaches the app as bytes; outside a dialog 481', () => {
   assert.equal(h.lines().at(-1), 'SIP/2.0 481 Call/Transaction Does Not Exist');
 });
 
+test('INFO the app refuses is answered 415 with its Accept list, or 400; the rest 200', () => {
+  const h = answered();
+  h.call.on('info', (info) => {
+    if (info.contentType === 'text/plain') info.refuse({ status: 415, accept: 'application/dtmf-relay, application/dtmf' });
+    else if (info.body.toString() === 'garbage') info.refuse({ status: 400 });
+  });
+  h.send(inDialog('INFO', 2, h.tag, 'Content-Type: text/plain\n', 'hello'));
+  assert.equal(h.lines().at(-1), 'SIP/2.0 415 Unsupported Media Type');
+  assert.match(h.sent().at(-1)!, /\r\nAccept: application\/dtmf-relay, application\/dtmf\r\n/);
+  h.send(inDialog('INFO', 3, h.tag, 'Content-Type: application/dtmf\n', 'garbage'));
+  assert.equal(h.lines().at(-1), 'SIP/2.0 400 Bad Request');
+  h.send(inDialog('INFO', 4, h.tag, 'Content-Type: application/dtmf\n', '5'));
+  assert.equal(h.lines().at(-1), 'SIP/2.0 200 OK');
+});
+
 test('OPTIONS is answered with Allow, Supported and Accept, byte for byte', () => {
   const h = harness();
   h.send(`OPTIONS sip:192.0.2.1 SIP/2.0
