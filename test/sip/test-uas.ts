@@ -29,7 +29,8 @@ export async function startTestUas(listeners: Pick<SipServerConfig, 'udp' | 'tcp
       });
       call.on('info', (info) => {
         report.infos.push(`${info.contentType} ${info.body.length}`);
-        if (call.dialled === 'hangup') call.hangup();
+        // After the INFO is answered (the stack answers once listeners have had their say).
+        if (call.dialled === 'hangup') queueMicrotask(() => call.hangup());
       });
       if (call.dialled !== 'ring') call.accept(UAS_SDP);
     },
