@@ -13,6 +13,19 @@ import type { MaskRule } from './masker.ts';
 export const PAYMENT_RESULTS = ['approved', 'declined', 'rejected', 'timeout', 'error'] as const;
 export type PaymentResult = (typeof PAYMENT_RESULTS)[number];
 export const BACKEND_OUTCOMES = ['ok', 'not_found', 'timeout', 'refused', 'error'] as const;
+/** Why the media layer dropped an incoming RTP/RTCP packet (its DropReason values). */
+export const RTP_DROP_REASONS = [
+  'address',
+  'malformed',
+  'ssrc',
+  'payload-type',
+  'srtp-auth',
+  'srtp-replay',
+  'srtp-other',
+  'srtcp-auth',
+  'srtcp-replay',
+  'rtcp-malformed',
+] as const;
 export type BackendOutcome = (typeof BACKEND_OUTCOMES)[number];
 
 /** Label used for a value outside the fixed set: the observation counts, the value does not leak. */
@@ -52,6 +65,8 @@ export interface Metrics {
   payment(result: PaymentResult, ms: number): void;
   wipe(observation: WipeObservation): void;
   mediaClockLatenessMs(ms: number): void;
+  /** One ended call's dropped incoming packets, by reason (zero counts may be left out). */
+  rtpDropped(byReason: Readonly<Record<string, number>>): void;
   /** Feed for the logger's onMaskHit: each hit is a defect. */
   logMaskHit(rule: MaskRule): void;
   /** Stops the event-loop monitor (safe to call twice). */
@@ -72,6 +87,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const outcomes = new Set<string>(CALL_OUTCOMES);
   const paymentResults = new Set<string>(PAYMENT_RESULTS);
   const backendOutcomes = new Set<string>(BACKEND_OUTCOMES);
+  const dropReasons = new Set<string>(RTP_DROP_REASONS);
   let cells: (() => CellState) | undefined;
   let loggerStats: (() => LoggerStats) | undefined;
 
@@ -124,6 +140,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['verified'],
     registers,
   });
+  const rtpDropped = new Counter({
+    name: `${PREFIX}rtp_dropped_packets_total`,
+    help: 'Incoming RTP/RTCP packets dropped, by reason (spoofed source, failed SRTP authentication, replay, …), counted at call end.',
+    labelNames: ['reason'],
+    registers,
+  });
   const wipedBytes = new Counter({ name: `${PREFIX}wiped_bytes_total`, help: 'Secret bytes zeroed by cell wipes.', registers });
   const wipeDuration = new Histogram({
     name: `${PREFIX}wipe_duration_seconds`,
@@ -161,6 +183,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   for (const outcome of CALL_OUTCOMES) calls.inc({ outcome }, 0);
   for (const result of PAYMENT_RESULTS) payments.inc({ result }, 0);
   for (const verified of ['true', 'false']) wipes.inc({ verified }, 0);
+  for (const reason of RTP_DROP_REASONS) rtpDropped.inc({ reason }, 0);
   for (const rule of ['luhn', 'long-run'] satisfies MaskRule[]) maskHits.inc({ rule }, 0);
 
   new Counter({
@@ -225,6 +248,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     mediaClockLatenessMs(ms) {
       mediaLateness.observe(seconds(ms));
+    },
+    rtpDropped(byReason) {
+      for (const [reason, count] of Object.entries(byReason)) if (count > 0) rtpDropped.inc({ reason: oneOf(dropReasons, reason) }, count);
     },
     logMaskHit(rule) {
       maskHits.inc({ rule });

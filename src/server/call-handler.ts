@@ -153,6 +153,8 @@ async function serveCall(
     return { outcome: 'rejected', cause: 'media-rejected' };
   }
   const media = cell.attach(answered.media);
+  // Closed before the media (last attached first): the call's drops, read while its stats exist.
+  cell.attach({ close: () => metrics.rtpDropped(media.stats.droppedBy) });
   // The player and receiver stop with the call; the media session closes first so no
   // packet is decoded into a receiver that is already gone.
   cell.attach({ close: () => call.close() });

@@ -15,6 +15,7 @@ import { FRAME_SAMPLES } from '../../src/media/frame-source.ts';
 import { makeTestPki } from '../sip/tls-fixture.ts';
 import { BaresipControl } from './baresip-control.ts';
 import { DIALLED, InteropServer, SIP_PORT, SIPS_PORT, type ServerEvent } from './interop-server.ts';
+import { only } from './interop-outcome.ts';
 
 export interface BaresipRun {
   transport: 'udp' | 'tls';
@@ -55,6 +56,8 @@ export interface BaresipRunReport {
   keysSent: boolean[];
   /** The server's lines for the call (log vocabulary and call record: no key values). */
   server: ServerEvent[];
+  /** traceless_rtp_dropped_packets_total by reason, from the server's /metrics after the call. */
+  rtpDrops: Record<string, number>;
   serverStderr: string;
   serverExit: number | null;
 }
@@ -64,6 +67,15 @@ const EXIT_TIMEOUT_MS = 15_000;
 const ROWS = [697, 770, 852, 941];
 const COLUMNS = [1209, 1336, 1477, 1633];
 const KEYPAD = ['123A', '456B', '789C', '*0#D'];
+
+/** The server's drop counters, read from its admin listener (loopback, no token). */
+async function droppedPackets(server: InteropServer): Promise<Record<string, number>> {
+  const admin = String(only(server.events, 'server.start').adminListener);
+  const text = await (await fetch(`http://${admin}/metrics`)).text();
+  const drops: Record<string, number> = {};
+  for (const match of text.matchAll(/^traceless_rtp_dropped_packets_total\{reason="([^"]+)"\} (\d+)$/gm)) drops[match[1]!] = Number(match[2]);
+  return drops;
+}
 
 const run = JSON.parse(process.argv[2] ?? '{}') as BaresipRun;
 const dir = mkdtempSync(join(tmpdir(), 'traceless-e2e-baresip-'));
@@ -191,6 +203,7 @@ async function exitOf(process: ChildProcess): Promise<number | null> {
 const keysSent: boolean[] = [];
 let baresipExit: number | null = null;
 let callEvents: ServerEvent[] = [];
+let rtpDrops: Record<string, number> = {};
 let heard = { samples: 0, heard: 0 };
 try {
   server = await InteropServer.start({ dir, entries: run.entries.map((entry) => entry.keys), ...(pki ? { pki } : {}) });
@@ -224,6 +237,7 @@ try {
   await control.waitFor(['CALL_CLOSED']);
   await server.waitFor((e) => e.callId === callId && e.event === 'cdr', 'call record');
   callEvents = server.callEvents(callId);
+  rtpDrops = await droppedPackets(server);
   // baresip may close ctrl_tcp before it answers `quit`: its exit status is the answer that counts.
   const quit = control.command('quit').catch(() => false);
   baresipExit = await exitOf(child);
@@ -257,6 +271,7 @@ const report: BaresipRunReport = {
   srtpComplaints: output.split('\n').filter((line) => /srtp|auth/i.test(line) && /fail|error|invalid|drop/i.test(line)),
   keysSent,
   server: callEvents,
+  rtpDrops,
   serverStderr: server?.stderr.slice(-1500) ?? '',
   serverExit: server?.exitCode ?? null,
 };

@@ -58,6 +58,13 @@ test('baresip over TLS with mandatory SRTP: our SDES answer, keys from its decry
   assert.equal(report.lostByBaresip, 0, 'RTCP summary: packets of ours baresip lost');
   assert.ok(report.calls.some((e) => e.type === 'CALL_RTCP'), 'baresip received our SRTCP');
   assert.deepEqual(report.srtpComplaints, []);
+  // The server's drop counters: nothing of baresip's failed SRTP/SRTCP authentication or replay
+  // checks. libre also sends plaintext RTCP (PING/PONG, BYE) beside its SRTCP, too short to be
+  // SRTCP: refused and counted, which shows the counter is fed from the call.
+  for (const reason of ['srtp-auth', 'srtp-replay', 'srtp-other', 'srtcp-auth', 'srtcp-replay', 'address', 'malformed']) {
+    assert.equal(report.rtpDrops[reason], 0, `${reason} drops`);
+  }
+  assert.ok((report.rtpDrops['rtcp-malformed'] ?? 0) >= 1, 'plaintext RTCP refused');
   // Our BYE (sent over TLS) ended the call; the server then stopped cleanly.
   assert.deepEqual(report.calls.filter((e) => e.type === 'CALL_CLOSED').map((e) => e.param), ['Connection reset by peer']);
   assert.equal(report.serverExit, 0, report.serverStderr);

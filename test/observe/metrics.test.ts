@@ -37,6 +37,8 @@ test('every metric appears in the exposition with its value after updates', () =
     metrics.wipe({ bytes: 1024, verified: false, durationMs: 0.2 });
     metrics.mediaClockLatenessMs(1.5);
     metrics.logMaskHit('luhn');
+    metrics.rtpDropped({ address: 40, 'srtp-auth': 2, ssrc: 0 });
+    metrics.rtpDropped({ address: 1 });
 
     const text = await metrics.exposition();
     const expected: Array<[string, number]> = [
@@ -65,6 +67,10 @@ test('every metric appears in the exposition with its value after updates', () =
       ['traceless_media_clock_lateness_seconds_bucket{le="0.002"}', 1],
       ['traceless_log_mask_hits_total{rule="luhn"}', 1],
       ['traceless_log_mask_hits_total{rule="long-run"}', 0],
+      ['traceless_rtp_dropped_packets_total{reason="address"}', 41],
+      ['traceless_rtp_dropped_packets_total{reason="srtp-auth"}', 2],
+      ['traceless_rtp_dropped_packets_total{reason="ssrc"}', 0],
+      ['traceless_rtp_dropped_packets_total{reason="srtp-replay"}', 0],
     ];
     for (const [series, value] of expected) assert.equal(sample(text, series), value, series);
     for (const stat of ['p50', 'p99', 'max']) {
@@ -79,12 +85,14 @@ test('label values outside the configuration or the fixed enums never reach the 
     metrics.backendQuery('city-db', '5551234567' as never, 1);
     metrics.callEnded('caller typed 12345678' as never);
     metrics.payment('1234' as never, 1);
+    metrics.rtpDropped({ '4111111111111111': 3 });
     const text = await metrics.exposition();
     assert.ok(!/4111|5551234567|12345678|1234"/.test(text));
     assert.equal(sample(text, 'traceless_backend_latency_seconds_count{backend="other",outcome="ok"}'), 1);
     assert.equal(sample(text, 'traceless_backend_latency_seconds_count{backend="city-db",outcome="other"}'), 1);
     assert.equal(sample(text, 'traceless_calls_total{outcome="other"}'), 1);
     assert.equal(sample(text, 'traceless_payments_total{result="other"}'), 1);
+    assert.equal(sample(text, 'traceless_rtp_dropped_packets_total{reason="other"}'), 3);
   }));
 
 test('the logger feeds mask hits and dropped-field counts', () =>
