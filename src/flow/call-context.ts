@@ -679,7 +679,8 @@ export class CallContext {
     assertNoSecret(event, 'log');
     assertNoSecret(fields, 'log');
     this.#observe({ type: 'log', event });
-    this.#ports.logger.info({ ...fields, event }, 'flow.log');
+    // `event` is the logger's own key (the fixed vocabulary): the flow's name goes in `flowEvent`.
+    this.#ports.logger.info({ ...fields, flowEvent: event }, 'flow.log');
   }
 
   /** Releases the key listeners; the runner calls it when the flow is over. */

@@ -46,7 +46,7 @@ export async function runFlow(
   } catch (error) {
     if (error instanceof FlowEnd) return { status: statusOf(error), fallback: false };
     const code = errorCode(error);
-    ports.logger.error({ event: 'flow.error', code }, 'flow failed');
+    ports.logger.error({ code }, 'flow failed');
     return { ...(await runFallback(call, settings, error)), error: code };
   } finally {
     call.close();

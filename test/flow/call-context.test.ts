@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defineFlow } from '../../src/flow/define-flow.ts';
 import { simulate } from '../../src/flow/simulator.ts';
+import { createLogger } from '../../src/observe/logger.ts';
 import { SecretLeakError } from '../../src/flow/secret-guard.ts';
 import type { Secret } from '../../src/vault/types.ts';
 import type { BackendPort, ChargeRequest, PaymentPort } from '../../src/flow/ports.ts';
@@ -187,6 +188,20 @@ test('the caller hanging up mid-entry ends the flow as abandoned and the cell is
   assert.equal(result.outcome.status, 'abandoned');
   assert.equal(result.hangups, 0);
   assert.equal(result.wipe.verified, true);
+});
+
+test("a flow's log line keeps its name and fields through the real logger", async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => lines.push(line) } });
+  const flow = defineFlow(async (call) => {
+    call.log('lookup-skipped', { reason: 'weekend', attempts: 2 });
+  });
+  await simulate(flow, { caller: '', logger });
+  logger.flush();
+  const line = lines.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === 'flow.log');
+  assert.ok(line, lines.join('\n'));
+  assert.deepEqual([line.flowEvent, line.reason, line.attempts, line.level], ['lookup-skipped', 'weekend', 2, 'info']);
+  assert.equal(logger.stats().reservedFields, 0);
 });
 
 test('a secret cannot be said, logged or put in a transfer context', async () => {

@@ -81,7 +81,7 @@ test('backend rows, pay results, log fields and webhook bodies', async () => {
     ['city', 'lookup', { q: 7 }],
     ['crm', 'webhook.paid', { last4: '1111', approved: 'true' }],
   ]);
-  assert.deepEqual(logged, [{ rows: 2, second: 'paid', auth: 'OK1', event: 'paid' }]);
+  assert.deepEqual(logged, [{ rows: 2, second: 'paid', auth: 'OK1', flowEvent: 'paid' }]);
   assert.deepEqual(result.transfers, [{ target: 'sip:desk@example.test', context: { paid: 'true' } }]);
 });
 
