@@ -128,22 +128,41 @@ class ReceiveStats {
   private transit = 0;
   private jitter = 0;
   private started = false;
+  private transitKnown = false;
 
   reset(): void {
     this.started = false;
+    this.transitKnown = false;
     this.received = 0;
     this.expectedPrior = 0;
     this.receivedPrior = 0;
     this.jitter = 0;
   }
 
+  /** An audio packet: its sequence number and, from its timestamp, the jitter (§6.4.1, A.8). */
   update(seq: number, rtpTimestamp: number, arrivalMs: number): void {
+    this.countSequence(seq);
+    const transit = arrivalMs * 8 - rtpTimestamp; // timestamp units (8 kHz)
+    if (!this.transitKnown) {
+      this.transitKnown = true;
+      this.transit = transit;
+    }
+    const d = Math.abs(transit - this.transit);
+    this.transit = transit;
+    this.jitter += (d - this.jitter) / 16;
+  }
+
+  /**
+   * A packet that takes a sequence number of the stream but whose timestamp is not its send time:
+   * an RFC 4733 event on the audio SSRC carries its event's start (RFC 4733 §2.3.2), so it counts
+   * as received (else every key would show as loss) but stays out of the jitter.
+   */
+  countSequence(seq: number): void {
     if (!this.started) {
       this.started = true;
       this.baseSeq = seq;
       this.maxSeq = seq;
       this.cycles = 0;
-      this.transit = arrivalMs * 8 - rtpTimestamp;
     }
     const delta = (seq - this.maxSeq) & 0xffff;
     if (delta > 0 && delta < 0x8000) {
@@ -151,10 +170,6 @@ class ReceiveStats {
       this.maxSeq = seq;
     }
     this.received++;
-    const transit = arrivalMs * 8 - rtpTimestamp; // timestamp units (8 kHz)
-    const d = Math.abs(transit - this.transit);
-    this.transit = transit;
-    this.jitter += (d - this.jitter) / 16;
   }
 
   block(ssrc: number, lastSr: number, delaySinceLastSr: number): ReportBlock | null {
@@ -524,6 +539,8 @@ export class RtpSession extends TypedEvents<RtpSessionEvents> implements ClockSt
     this.markActivity();
     if (isEvent) {
       if (packet.ssrc === this.eventSsrc) this.lastEventSlot = this.slot;
+      // Events on the audio stream share its sequence numbers; those of a stream of their own do not.
+      if (packet.ssrc === this.audioSsrc) this.receiveStats.countSequence(packet.sequenceNumber);
       this.counters.telephoneEventsReceived++;
       this.input.telephoneEvent(message.subarray(packet.payloadStart, packet.payloadEnd), packet.timestamp, packet.ssrc);
       return;

@@ -492,6 +492,50 @@ test('RTCP: a sender report with CNAME every interval, to the RTCP port or over 
   }
 });
 
+test('RTCP loss: RFC 4733 events on the audio SSRC count as received, a real gap counts as lost', async (t) => {
+  const { time, clock } = fakeClock();
+  const peerRtp = await peerSocket();
+  const peerRtcp = await peerSocket();
+  const input = new RecordingInput();
+  const session = new RtpSession({
+    ports: await boundPorts(),
+    clock,
+    source: new CountingSource(),
+    input,
+    remote: { ...remoteAt(peerRtp.port), rtcpPort: peerRtcp.port },
+    direction: 'sendrecv',
+    rtcpIntervalMs: 1000,
+  });
+  await session.settled();
+  t.after(() => {
+    session.close();
+    peerRtp.close();
+    peerRtcp.close();
+    clock.close();
+  });
+  const ssrc = 0x5150;
+  const event = new Uint8Array([5, 0x0a, 0, 160]);
+  // audio 10-12, the key's events 13-15 on the same stream, audio 16-17, 18 lost, audio 19
+  const packets = [
+    ...[10, 11, 12].map((seq) => rtp({ ssrc, sequenceNumber: seq, timestamp: seq * 160 })),
+    ...[13, 14, 15].map((seq) => rtp({ ssrc, sequenceNumber: seq, timestamp: 13 * 160, payloadType: 101 }, event)),
+    ...[16, 17, 19].map((seq) => rtp({ ssrc, sequenceNumber: seq, timestamp: seq * 160 })),
+  ];
+  for (const packet of packets) await sendFrom(peerRtp, packet, session.localPort);
+  await input.waitFor(packets.length);
+  const report = new Promise<Buffer>((resolve) =>
+    peerRtcp.on('message', (message: Buffer) => {
+      if (message[1] === RTCP_SR && (message[0]! & 0x1f) === 1) resolve(Buffer.from(message));
+    }),
+  );
+  time.advance(1000);
+  const sr = await report;
+  // RFC 3550 §6.4.1: header 8 bytes, sender info 20, then the block: SSRC, fraction lost, cumulative lost (24 bits)
+  assert.equal(sr.readUInt32BE(28), ssrc);
+  assert.equal(sr.readUIntBE(33, 3), 1, 'cumulative lost: only sequence 18');
+  assert.equal(sr.readUInt32BE(36) & 0xffff, 19, 'extended highest sequence');
+});
+
 test('received packet buffers are zeroed after the input saw them', async () => {
   const { time, clock } = fakeClock();
   const peer = await peerSocket();
