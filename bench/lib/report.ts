@@ -251,10 +251,13 @@ function renderMicro(results: Results, lines: string[]): void {
 
 const latency = (l: Latencies, digits = 2): string => `${fmt(l.p50, digits)} / ${fmt(l.p99, digits)}`;
 
-/** Targets that apply to the parking journey, judged at its largest non-void step ≤ 1,000 calls. */
+/**
+ * Targets that apply to the parking journey, judged at its largest non-void step ≤ 1,000 calls
+ * where calls went through (a step whose callers never got going measures an idle server).
+ */
 export function parkingTargetsOf(parking: ParkingSection): TargetRow[] {
   const rows: TargetRow[] = [];
-  const steps = parking.steps.filter((s) => !s.void);
+  const steps = parking.steps.filter((s) => !s.void && s.paid > 0);
   const judged = (steps.filter((s) => s.calls <= 1000).at(-1) ?? steps.at(-1)) as ParkingStep | undefined;
   const clean = steps.filter((s) => s.paid === s.calls && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0);
   const maxClean = Math.max(0, ...clean.map((s) => s.calls));

@@ -8,7 +8,9 @@ const templates = join(import.meta.dirname, '..', 'sipp');
 
 /** Writes bench/sipp/<name> into `dir` with every {{KEY}} replaced; returns the path. */
 export function writeScenario(dir: string, name: string, values: Record<string, string | number>, as = name): string {
-  let text = readFileSync(join(templates, name), 'utf8');
+  // Comments are for the template's reader: left in, a placeholder in one would be filled too,
+  // and sipp refuses a scenario whose comment is long (a whole key journey: over ~32 KB).
+  let text = readFileSync(join(templates, name), 'utf8').replace(/<!--[\s\S]*?-->\n?/g, '');
   text = text.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
     if (!(key in values)) throw new Error(`${name}: no value for {{${key}}}`);
     return String(values[key]);
