@@ -111,11 +111,27 @@ function floorOf(results: Results, calls: number): Step | undefined {
   return results.steps.find((s) => s.target === 'sipp-floor' && s.calls === calls);
 }
 
-/** Our largest step that was not void and lost no call: where the per-call figures are judged. */
+/** A step that held the service level: not void, no failed call, no 503, no loss, no skipped frame. */
+const heldServiceLevel = (s: Step): boolean =>
+  !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0;
+
+/**
+ * Where the per-call figures are judged: our largest step ≤ 1,000 calls that held the service
+ * level (a step past capacity skips frames, and its CPU per call looks better for it); failing
+ * that, the largest non-void step.
+ */
 function judgedStep(results: Results): Step | undefined {
   const ours = results.steps.filter((s) => s.target === 'traceless' && !s.void);
+  const held = ours.filter((s) => s.calls <= 1000 && heldServiceLevel(s));
   const atTarget = ours.filter((s) => s.calls <= 1000);
-  return (atTarget.length > 0 ? atTarget : ours).at(-1);
+  return (held.length > 0 ? held : atTarget.length > 0 ? atTarget : ours).at(-1);
+}
+
+/** RSS per call is the window's end minus before the step: heap given back meanwhile makes it negative, and then it is not judged. */
+function addRss(rows: TargetRow[], add: ReturnType<typeof targetAdder>, judged: { calls: number; rssKiBPerCall: number | null } | undefined, target: string): void {
+  const rss = judged?.rssKiBPerCall;
+  if (judged && rss !== null && rss !== undefined && rss < 0) rows.push({ target, measured: `${fmt(rss, 1)} KiB at ${judged.calls} calls (the server gave memory back during the step)`, met: null, by: 'not judged' });
+  else add(target, rss, 64, 'KiB');
 }
 
 function missBy(measured: number, limit: number, higherIsBetter: boolean): string {
@@ -141,7 +157,7 @@ export function targetsOf(results: Results): TargetRow[] {
   const rows: TargetRow[] = [];
   if (!ranPromptGather(results)) return rows;
   const ours = results.steps.filter((s) => s.target === 'traceless');
-  const clean = ours.filter((s) => !s.void && s.failedCalls === 0 && s.rejected503 === 0 && s.rtp.lossPercent === 0 && (s.rtp.skippedPercent ?? 0) === 0);
+  const clean = ours.filter(heldServiceLevel);
   const maxClean = Math.max(0, ...clean.map((s) => s.calls));
   const maxTried = Math.max(0, ...ours.map((s) => s.calls));
   rows.push({
@@ -169,7 +185,7 @@ export function targetsOf(results: Results): TargetRow[] {
     by: longEnough ? missBy(sustained, 300, true) : `probes shorter than the 32 s transaction linger show a burst rate only; see a full run`,
   });
   add('CPU ≤ 0.10% of a core per call', judged?.cpuPercentPerCall, 0.1, '%');
-  add('RSS ≤ 64 KiB per call', judged?.rssKiBPerCall, 64, 'KiB');
+  addRss(rows, add, judged, 'RSS ≤ 64 KiB per call');
   const wipes = ours.map((s) => s.wipeMs?.p99).filter((v): v is number => typeof v === 'number');
   add('wipe ≤ 100 µs', wipes.length > 0 ? Math.max(...wipes) * 1000 : null, 100, 'µs', false, ' (worst step p99, cell.wipe events)');
   return rows;
@@ -267,10 +283,7 @@ export function parkingTargetsOf(parking: ParkingSection): TargetRow[] {
   add('key → response p99 ≤ 25 ms (last citation digit → read-back, through the database)', judged?.lookupResponse.p99, 25, 'ms');
   add('INVITE → 200 OK p99 ≤ 10 ms at 100 calls/s', judged?.inviteTo200Ms.p99, 10, 'ms', false, judged ? ` (ramp of the ${judged.calls}-call step)` : '');
   add('CPU ≤ 0.10% of a core per call (IVR)', judged?.cpuPercentPerCall, 0.1, '%');
-  const rss = judged?.rssKiBPerCall;
-  // RSS taken at the window's end minus before the step: heap given back meanwhile makes it negative.
-  if (judged && rss !== null && rss !== undefined && rss < 0) rows.push({ target: 'RSS ≤ 64 KiB per call (IVR)', measured: `${fmt(rss, 1)} KiB at ${judged.calls} calls (the server gave memory back during the step)`, met: null, by: 'not judged' });
-  else add('RSS ≤ 64 KiB per call (IVR)', rss, 64, 'KiB');
+  addRss(rows, add, judged, 'RSS ≤ 64 KiB per call (IVR)');
   const wipes = parking.steps.map((s) => s.wipeMs.p99).filter((v): v is number => typeof v === 'number');
   add('wipe ≤ 100 µs', wipes.length > 0 ? Math.max(...wipes) * 1000 : null, 100, 'µs', false, ' (worst step p99, cell.wipe events)');
   return rows;
