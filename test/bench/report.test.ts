@@ -35,3 +35,9 @@ test('per-call targets are judged at the largest step that held the service leve
   const broken = targetsOf({ steps: [ours(800, 29.7, 0.096, -1.6)], rates: [] } as unknown as Results);
   assert.equal(broken.find((row) => row.target.startsWith('RSS'))!.by, 'not judged'); // negative: memory given back
 });
+
+test('parking targets too are judged at the largest step that held the service level', () => {
+  const broken = { ...step(400, 399, 0.176), rtp: { lossPercent: 0, skippedPercent: 20, latenessMs: { p99: 62 } } };
+  const judged = cpuRow({ steps: [step(200, 200, 0.177), broken] });
+  assert.match(judged.measured, /at 200 calls/);
+});
