@@ -107,7 +107,8 @@ function microBenchmarks(): Record<string, unknown> {
 
 const started = new Date();
 const commit = git('rev-parse', '--short=12', 'HEAD');
-const srcDirty = git('status', '--porcelain', '--', 'src', 'bench', 'prompts', 'apps').length > 0;
+// Result files (the previous run's, not yet committed) are not code: they do not make a run dirty.
+const srcDirty = git('status', '--porcelain', '--', 'src', 'bench', 'prompts', 'apps', ':!bench/results').length > 0;
 const machineBefore: MachineInfo = machineInfo();
 log(`${MODE.name} run (${scenarios.join(', ')}) on ${machineBefore.nproc}× ${machineBefore.model}, load ${machineBefore.loadAverage.join(' ')}, commit ${commit}${srcDirty ? ' (+ uncommitted changes)' : ''}`);
 
