@@ -5,13 +5,14 @@
 // read back after the database lookup — again and again while the step is measured — then pay
 // with a test card, and the IVR records the payment, says goodbye and hangs up.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PromptStore, silenceFrame } from '../src/media/prompt-store.ts';
 import { currencyClips, dateClips } from '../src/flow/say-as.ts';
 import { startDemoStack, type DemoStack } from '../apps/parking/demo-stack.ts';
 import { CITY_OPERATIONS } from '../apps/parking/backends.ts';
+import { connectAuditor } from '../apps/parking/auditor.ts';
 import { LOAD_TEST_TICKET } from '../apps/parking/city-schema.ts';
 import { keyResponses, percentile, readRtpPackets, streamFigures, type StreamFigures } from './lib/pcap-rtp.ts';
 import { corePercent, machineBusyPercent, sampleMachine, sampleProcess, sampleTree, type ProcessSample } from './lib/proc.ts';
@@ -92,7 +93,7 @@ export interface ParkingStep {
   wipeMs: { p50: number | null; p99: number | null; max: number | null; count: number };
 }
 
-interface Latencies {
+export interface Latencies {
   count: number;
   p50: number | null;
   p99: number | null;
@@ -224,21 +225,15 @@ function ivrConfig(stack: DemoStack, maxCells: number, rtpMax: number): Record<s
 
 /** The city's own count of payment rows, read with its auditor login (never the IVR's). */
 async function countPayments(stack: DemoStack): Promise<number | null> {
-  const client = new pg.Client({
-    host: stack.db.host,
-    port: stack.db.port,
-    database: stack.db.database,
-    user: stack.db.auditor.user,
-    ssl: { ca: readFileSync(stack.db.tls.ca), cert: readFileSync(stack.db.auditor.cert), key: readFileSync(stack.db.auditor.key), servername: 'localhost' },
-  });
+  let client: pg.Client | undefined;
   try {
-    await client.connect();
+    client = await connectAuditor(stack.db);
     const result = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM payments');
     return result.rows[0]?.n ?? null;
   } catch {
     return null;
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

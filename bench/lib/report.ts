@@ -1,6 +1,7 @@
 // The bench's Markdown: one row per step and callee, our figures as ratios to the C floor, the
 // call-rate probe, and each issue 9 target with met/missed and by how much; then the parking
 // scenario's steps (the journey with its database and gateway) and the targets that apply to it.
+import type { Latencies, ParkingResults, ParkingStep } from '../parking.ts';
 
 interface Step {
   target: string;
@@ -33,48 +34,8 @@ interface Rate {
   ok: boolean;
 }
 
-interface Latencies {
-  count: number;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-interface ParkingStep {
-  calls: number;
-  void: boolean;
-  voidReason: string | null;
-  lookupsPerCall: number;
-  failedCalls: number;
-  rejected503: number;
-  failures: string[];
-  outcomes: Record<string, number>;
-  paid: number;
-  paymentRowsWritten: number | null;
-  endings: Record<string, number>;
-  cpuPercentPerCall: number | null;
-  cpuPercentTotal: number | null;
-  rssKiBPerCall: number | null;
-  dbCpuPercent: number | null;
-  gatewayCpuPercent: number | null;
-  cpuMsPerCall: { ivr: number | null; db: number | null; gateway: number | null };
-  generator: { cpuPercent: number | null; mainThreadPercent: number | null };
-  machineBusyPercent: number | null;
-  otherCores: number | null;
-  rtp: { streams: number; lossPercent: number; skippedPercent?: number; jitterMs: { mean: number; max: number }; latenessMs: { p50: number; p99: number; max: number } };
-  lookupResponse: Latencies;
-  paymentResponse: Latencies;
-  serverMs: { lookup: Latencies; charge: Latencies; record: Latencies };
-  inviteTo200Ms: { p50: number | null; p99: number | null };
-  wipeMs: Latencies;
-}
-
-export interface ParkingSection {
-  warmup: { calls: number; paid: number };
-  steps: ParkingStep[];
-  brokeAt: { calls: number; reason: string } | null;
-  profile?: { file: string; top: Array<{ function: string; where: string; selfPercent: number }> } | null;
-}
+/** The parking scenario's section of a results file, as bench/parking.ts writes it. */
+export type ParkingSection = ParkingResults;
 
 export interface Results {
   mode: string;
@@ -239,16 +200,16 @@ function renderPromptGather(results: Results, lines: string[]): void {
   for (const r of results.rates) {
     lines.push(`| ${r.target} | ${r.rate} | ${fmt(r.achievedRate, 0)} | ${r.failed} | ${r.rejected503} | ${fmt(r.inviteTo200Ms.p50)} / ${fmt(r.inviteTo200Ms.p99)} | ${r.ok ? 'yes' : 'no'} |`);
   }
-  lines.push('');
-  lines.push('## Targets (issue 9)');
-  lines.push('');
-  lines.push('| target | measured | met | by |');
-  lines.push('|---|---|---|---|');
-  for (const t of targetsOf(results)) lines.push(targetLine(t));
+  renderTargets('## Targets (issue 9)', targetsOf(results), lines);
   if (results.profile) renderProfile("the prompt-and-gather server's", results.profile, lines);
 }
 
 const targetLine = (t: TargetRow): string => `| ${t.target} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} | ${t.by} |`;
+
+function renderTargets(heading: string, rows: readonly TargetRow[], lines: string[]): void {
+  lines.push('', heading, '', '| target | measured | met | by |', '|---|---|---|---|');
+  for (const t of rows) lines.push(targetLine(t));
+}
 
 function renderProfile(whose: string, profile: NonNullable<Results['profile']>, lines: string[]): void {
   lines.push('', `## Where ${whose} CPU went (--profile: \`${profile.file}\`, self time)`, '', '| self % | function | where |', '|---:|---|---|');
@@ -323,12 +284,7 @@ function renderParking(parking: ParkingSection, lines: string[]): void {
     if (others.length > 0) lines.push('', ...others.slice(0, 5).map(([outcome, count]) => `- ${count} × ${outcome}`));
     if (s.failures.length > 0) lines.push('', 'sipp errors (first lines):', '', ...s.failures.slice(0, 3).map((line) => `    ${line}`));
   }
-  lines.push('');
-  lines.push('### Targets that apply to the parking journey');
-  lines.push('');
-  lines.push('| target | measured | met | by |');
-  lines.push('|---|---|---|---|');
-  for (const t of parkingTargetsOf(parking)) lines.push(targetLine(t));
+  renderTargets('### Targets that apply to the parking journey', parkingTargetsOf(parking), lines);
   if (parking.profile) renderProfile("the parking server's", parking.profile, lines);
 }
 

@@ -7,10 +7,10 @@
 // call is checked for exactly one call record and a verified wipe.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { DemoCallLog, DemoProcess, type DemoEvent } from '../support/demo-process.ts';
 import { TestCall, type ReferReceived, type SipTransportKind } from '../support/test-caller.ts';
+import { connectAuditor } from '../../apps/parking/auditor.ts';
 
 let demo: DemoProcess;
 const calls: TestCall[] = [];
@@ -119,24 +119,7 @@ async function payByCard(phone: TestCall, log: DemoCallLog, card: string): Promi
   await keys(phone, log, 'menu', '1');
 }
 
-async function cityDb(): Promise<pg.Client> {
-  const { db } = demo.info;
-  const client = new pg.Client({
-    host: db.host,
-    port: db.port,
-    database: db.database,
-    user: db.auditor.user,
-    ssl: {
-      ca: readFileSync(db.tls.ca),
-      cert: readFileSync(db.auditor.cert),
-      key: readFileSync(db.auditor.key),
-      servername: 'localhost',
-      minVersion: 'TLSv1.2',
-    },
-  });
-  await client.connect();
-  return client;
-}
+const cityDb = (): Promise<pg.Client> => connectAuditor(demo.info.db);
 
 test('plate path: 7ABC123 keyed 7222123, state 01 → both tickets, $130.00 due (agent context from the pay menu)', async () => {
   const { phone, log } = await dial();

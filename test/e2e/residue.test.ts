@@ -20,15 +20,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { DemoCallLog, DemoProcess } from '../support/demo-process.ts';
 import { TestCall, type SipTransportKind } from '../support/test-caller.ts';
 import { scanBytes, scanFile, scanProcessMemory, type ScanResult } from '../support/memory-scan.ts';
+import { connectAuditor } from '../../apps/parking/auditor.ts';
 
 const CALLS = 200;
 const CONCURRENCY = 32;
@@ -109,19 +109,6 @@ interface Driver {
   endings: Map<string, number>;
   /** Serialises call set-up: call.start carries no SIP identifier, so one set-up at a time. */
   setup: Promise<unknown>;
-}
-
-async function auditor(demo: DemoProcess): Promise<pg.Client> {
-  const { db } = demo.info;
-  const client = new pg.Client({
-    host: db.host,
-    port: db.port,
-    database: db.database,
-    user: db.auditor.user,
-    ssl: { ca: readFileSync(db.tls.ca), cert: readFileSync(db.auditor.cert), key: readFileSync(db.auditor.key), servername: 'localhost', minVersion: 'TLSv1.2' },
-  });
-  await client.connect();
-  return client;
 }
 
 function exclusive<T>(driver: Driver, work: () => Promise<T>): Promise<T> {
@@ -335,7 +322,7 @@ async function startDriver(env: NodeJS.ProcessEnv, unpaidNeeded: number): Promis
     env: { NODE_OPTIONS: '--expose-gc', TRACELESS_TEST_GC: '1', ...env },
   });
   demos.push(demo);
-  const db = await auditor(demo);
+  const db = await connectAuditor(demo.info.db);
   try {
     const { rows } = await db.query(
       "SELECT citation FROM tickets WHERE status = 'unpaid' AND citation >= '50000000' ORDER BY citation LIMIT $1",
