@@ -4,7 +4,7 @@
 // Key material lives in Buffer.alloc memory (never the shared pool) and is zeroed by close().
 // node:crypto copies keys into OpenSSL contexts we cannot wipe; docs/media.md says so.
 import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
-import { parseRtp, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
+import { newRtpHeaderView, readRtpHeader, RTP_FIXED_HEADER_BYTES } from './rtp-packet.ts';
 import { readU32, writeU32 } from './byte-order.ts';
 
 export type SrtpSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
@@ -168,6 +168,8 @@ export class SrtpContext {
   private readonly streams = new Map<number, StreamState>();
   private readonly iv = Buffer.alloc(16);
   private readonly rocBytes = Buffer.alloc(4);
+  /** Filled in place for each packet: no parse object per packet on the media path. */
+  private readonly header = newRtpHeaderView();
 
   /** `master` is the 30-byte SDES key||salt; it is not retained (kdr = 0, session keys only). */
   constructor(suite: SrtpSuite, master: Uint8Array) {
@@ -237,9 +239,9 @@ export class SrtpContext {
     const keys = this.rtp;
     if (!keys) return { ok: false, error: 'closed' };
     if (buffer.length < length + this.tagBytes) throw new RangeError('no room for the SRTP tag');
-    const parsed = parseRtp(buffer.subarray(0, length));
-    if (!parsed.ok) return { ok: false, error: 'malformed' };
-    const { ssrc, sequenceNumber } = parsed.packet;
+    const header = this.header;
+    if (readRtpHeader(buffer, length, header) !== null) return { ok: false, error: 'malformed' };
+    const { ssrc, sequenceNumber, payloadStart } = header;
     const state = this.stream(ssrc, sequenceNumber);
     if (!state) return { ok: false, error: 'too-many-ssrcs' };
     const { index, roc } = estimateIndex(state.roc, state.highestSeq, sequenceNumber);
@@ -248,7 +250,6 @@ export class SrtpContext {
       state.highestSeq = sequenceNumber;
       state.roc = roc;
     }
-    const payloadStart = parsed.packet.payload.byteOffset - buffer.byteOffset;
     keys.cipher.xor(this.buildIv(keys.salt, ssrc, index), buffer.subarray(payloadStart, length));
     const tag = this.rtpTag(keys, buffer.subarray(0, length), roc);
     buffer.set(tag.subarray(0, this.tagBytes), length);
@@ -266,9 +267,9 @@ export class SrtpContext {
     const bodyLength = length - this.tagBytes;
     if (bodyLength < RTP_FIXED_HEADER_BYTES) return { ok: false, error: 'malformed' };
     const body = buffer.subarray(0, bodyLength);
-    const parsed = parseRtp(body);
-    if (!parsed.ok) return { ok: false, error: 'malformed' };
-    const { ssrc, sequenceNumber } = parsed.packet;
+    const header = this.header;
+    if (readRtpHeader(body, bodyLength, header) !== null) return { ok: false, error: 'malformed' };
+    const { ssrc, sequenceNumber, payloadStart } = header;
     const known = this.streams.get(ssrc);
     if (!known && this.streams.size >= MAX_TRACKED_SSRCS) return { ok: false, error: 'too-many-ssrcs' };
     const state = known ?? newStreamState(sequenceNumber);
@@ -284,7 +285,6 @@ export class SrtpContext {
       state.highestSeq = sequenceNumber;
       state.roc = roc;
     }
-    const payloadStart = parsed.packet.payload.byteOffset - buffer.byteOffset;
     keys.cipher.xor(this.buildIv(keys.salt, ssrc, index), buffer.subarray(payloadStart, bodyLength));
     return { ok: true, length: bodyLength };
   }
