@@ -80,15 +80,23 @@ export class SecureArena {
 
   /** Zeroes every byte, reads every byte back, and frees all slots. */
   wipe(): WipeResult {
-    const verified = this.access((memory) => {
-      sodium.sodium_memzero(memory);
-      this.#afterZero?.(memory);
-      let residue = 0;
-      for (let i = 0; i < memory.length; i++) residue |= memory[i]!;
-      return residue === 0;
-    });
+    return { bytes: this.byteLength, verified: this.zeroAndVerify() };
+  }
+
+  /**
+   * The wipe itself, allocation-free so its timing is the wipe's and not a young-generation
+   * collection that an allocation inside the timed region would trigger under load.
+   */
+  zeroAndVerify(): boolean {
+    const memory = this.#memory;
+    if (this.#accessDepth === 0 && this.#protectIdle) sodium.sodium_mprotect_readwrite(memory);
+    sodium.sodium_memzero(memory);
+    if (this.#afterZero !== undefined) this.#afterZero(memory);
+    // Native constant-time scan; the bytes never pass through JavaScript on the way.
+    const verified = sodium.sodium_is_zero(memory);
+    if (this.#accessDepth === 0 && this.#protectIdle) sodium.sodium_mprotect_noaccess(memory);
     this.#nextSlot = 0;
-    return { bytes: this.byteLength, verified };
+    return verified;
   }
 }
 
