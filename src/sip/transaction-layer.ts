@@ -5,7 +5,8 @@
 // Matching is the RFC 3261 rule only (§17.2.3: branch with the z9hG4bK magic cookie +
 // sent-by + method, ACK matching its INVITE; §17.1.3: branch + CSeq method for responses).
 // The RFC 2543 fallback (§17.2.3 second half) is deliberately not implemented: a request
-// whose top Via branch lacks the cookie is answered 400.
+// whose top Via branch lacks the cookie, or is the bare cookie with nothing after it
+// (RFC 4475 §3.2.1 allows only 400 or the fallback for that), is answered 400.
 import type { SipRequest, SipResponse } from './message.ts';
 import { buildResponse } from './serializer.ts';
 import { firstHeader, parseCSeq, parseVia, headerValues, tagOf, toTag } from './headers.ts';
@@ -51,12 +52,15 @@ interface ServerEntry {
   readonly mergeKey: string | undefined;
 }
 
-/** Branch + sent-by of the top Via, or undefined when it has no RFC 3261 branch. */
+/**
+ * Branch + sent-by of the top Via, or undefined when it has no RFC 3261 branch: the cookie
+ * followed by at least one character that makes the branch unique (§8.1.1.7).
+ */
 function topViaKey(message: SipRequest | SipResponse): { branch: string; sentBy: string } | undefined {
   const top = headerValues(message, 'Via')[0];
   const via = top === undefined ? undefined : parseVia(top);
   const branch = via?.branch;
-  if (via === undefined || branch === undefined || !branch.startsWith(MAGIC_COOKIE)) return undefined;
+  if (via === undefined || branch === undefined || branch.length <= MAGIC_COOKIE.length || !branch.startsWith(MAGIC_COOKIE)) return undefined;
   return { branch, sentBy: `${via.host.toLowerCase()}:${via.port ?? ''}` };
 }
 
@@ -100,7 +104,7 @@ export class TransactionLayer {
   receiveRequest(request: SipRequest, channel: MessageChannel): void {
     const via = topViaKey(request);
     if (via === undefined) {
-      if (request.method !== 'ACK') channel.send(buildResponse(request, 400, 'Missing Via Branch Cookie'));
+      if (request.method !== 'ACK') channel.send(buildResponse(request, 400, 'Missing RFC 3261 Via Branch'));
       return;
     }
     const method = request.method === 'ACK' ? 'INVITE' : request.method;

@@ -1,11 +1,12 @@
 // The UAS core (RFC 3261 §8.2, §12–15): what every request gets before and after it reaches a
-// call. New INVITEs pass admission, session-timer and routing checks and become IncomingCalls;
-// in-dialog requests find their call or get 481; OPTIONS is answered with our capabilities;
-// methods we know but do not serve get 405, the rest 501.
+// call. Request-URIs we cannot serve get 416; new INVITEs pass media-type, admission,
+// session-timer and routing checks and become IncomingCalls; in-dialog requests find their call
+// or get 481; OPTIONS is answered with our capabilities; methods we know but do not serve get
+// 405, the rest 501.
 import type { HeaderField, SipRequest, SipResponse } from './message.ts';
 import { buildResponse } from './serializer.ts';
 import { firstHeader, headerValues, toTag, fromTag } from './headers.ts';
-import { userPart } from './uri.ts';
+import { uriScheme, userPart } from './uri.ts';
 import { parseNameAddr } from './name-addr.ts';
 import { dialogKey, randomToken } from './dialog.ts';
 import type { LocalEndpoint } from './dialog.ts';
@@ -70,6 +71,32 @@ const NOT_SERVED = new Set(['REGISTER', 'SUBSCRIBE', 'PUBLISH', 'MESSAGE', 'REFE
 const IN_DIALOG = new Set(['BYE', 'INFO', 'UPDATE', 'NOTIFY', 'PRACK']);
 const SUPPORTED_EXTENSIONS = new Set(['timer']);
 
+const SDP_RANGES = new Set(['application/sdp', 'application/*', '*/*']);
+
+/**
+ * §20.1: without Accept the peer takes application/sdp; otherwise a media range must cover it
+ * with a q above 0 (an empty Accept takes nothing). Our 2xx to an offer carries SDP.
+ */
+function acceptsSdp(request: SipRequest): boolean {
+  if (!request.headers.some((field) => field.name === 'Accept')) return true;
+  return headerValues(request, 'Accept').some((range) => {
+    const [type = '', ...params] = range.split(';');
+    const q = params.map((param) => param.trim().toLowerCase()).find((param) => param.startsWith('q='));
+    if (q !== undefined && Number(q.slice(2)) === 0) return false;
+    return SDP_RANGES.has(type.trim().toLowerCase());
+  });
+}
+
+/**
+ * §8.2.2.1: we serve sip: and sips: Request-URIs only (RFC 4475 §3.3.2, §3.3.3). A sips: one
+ * promises TLS on every hop (§26.2.2; RFC 5630 removed the last-hop exception), so one that
+ * reached us over UDP or TCP is refused the same way rather than answered on a plain flow.
+ */
+function servesRequestUri(request: SipRequest, transport: TransportKind): boolean {
+  const scheme = uriScheme(request.uri);
+  return scheme === 'sip' || (scheme === 'sips' && transport === 'tls');
+}
+
 export const CAPABILITIES: readonly HeaderField[] = [
   { name: 'Allow', value: ALLOWED.join(', ') },
   { name: 'Supported', value: [...SUPPORTED_EXTENSIONS].join(', ') },
@@ -124,6 +151,7 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     const reply = (status: number, reason: string, headers: readonly HeaderField[] = []) =>
       transaction.respond(buildResponse(request, status, reason, headers, toTag(request) === undefined ? randomToken() : undefined));
     const method = request.method;
+    if (!servesRequestUri(request, channel.peer.kind)) return reply(416, 'Unsupported URI Scheme');
     if (method === 'CANCEL') return this.cancel(request, transaction);
     // §8.2.2.3: an extension we do not support in Require → 420 listing it in Unsupported.
     const unsupported = headerValues(request, 'Require').filter((tag) => !SUPPORTED_EXTENSIONS.has(tag.trim().toLowerCase()));
@@ -131,6 +159,10 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     if (method === 'OPTIONS') {
       // §11.2: what we can do; the Accept list covers SDP, INFO DTMF relay and NOTIFY sipfrag.
       return reply(200, 'OK', [...CAPABILITIES, { name: 'Accept', value: 'application/sdp, application/dtmf-relay, application/dtmf, message/sipfrag' }]);
+    }
+    // §21.4.7, RFC 4475 §3.3.15: our answer to an offer is SDP, which this peer says it cannot take.
+    if ((method === 'INVITE' || (method === 'UPDATE' && request.body.length > 0)) && !acceptsSdp(request)) {
+      return reply(406, 'Not Acceptable', [{ name: 'Accept', value: 'application/sdp' }]);
     }
     if (method === 'INVITE' && toTag(request) === undefined) return this.newCall(request, transaction, channel);
     if (method === 'INVITE' || IN_DIALOG.has(method)) {

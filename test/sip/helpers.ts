@@ -4,7 +4,11 @@ import { parseMessage } from '../../src/sip/parser.ts';
 import { serializeMessage } from '../../src/sip/serializer.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../../src/sip/message.ts';
 import type { MessageChannel } from '../../src/sip/transaction.ts';
-import type { Source } from '../../src/sip/transport.ts';
+import type { SipLogger, Source, Target, TransportKind } from '../../src/sip/transport.ts';
+import { TransportLayer } from '../../src/sip/transport-layer.ts';
+import { UserAgentServer } from '../../src/sip/user-agent-server.ts';
+import type { UserAgentServerOptions } from '../../src/sip/user-agent-server.ts';
+import { FakeScheduler } from './fake-scheduler.ts';
 
 /** Raw fixture text written with \n line ends → wire bytes with CRLF. */
 export function wire(text: string): Buffer {
@@ -92,3 +96,42 @@ CSeq: 7 OPTIONS
 Content-Length: 0
 
 `;
+
+/** Random tags and branches made comparable in wire fixtures. */
+export const normalTags = (bytes: string): string =>
+  bytes.replace(/tag=[0-9a-f]{16}/g, 'tag=LOCAL').replace(/branch=z9hG4bK[0-9a-f]{16}/g, 'branch=z9hG4bKLOCAL');
+
+/**
+ * The real stack — transport layer (parse, 400s, Via stamping, §18.2.2 routing) → transaction
+ * layer → UAS core — over an in-memory transport of the given kind, on a fake clock. `receive`
+ * takes wire bytes from 192.0.2.10:5060; `sent` keeps every datagram or stream write.
+ */
+export function fakeStack(kind: TransportKind, options: Partial<UserAgentServerOptions> & { logger?: SipLogger } = {}) {
+  const clock = new FakeScheduler();
+  const sent: Array<{ at: number; target: Target; bytes: string }> = [];
+  const uas = new UserAgentServer({
+    scheduler: clock,
+    local: (local) => ({ kind: local, host: '192.0.2.1', port: kind === 'tls' ? 5061 : 5060 }),
+    onCall: () => undefined,
+    ...options,
+  });
+  const layer = new TransportLayer(uas, options.logger === undefined ? {} : { logger: options.logger });
+  const transport = {
+    kind,
+    reliable: kind !== 'udp',
+    local: { address: '192.0.2.1', port: kind === 'tls' ? 5061 : 5060 },
+    failing: false,
+    send(target: Target, data: Buffer): boolean {
+      if (transport.failing) return false;
+      sent.push({ at: clock.now(), target, bytes: data.toString('latin1') });
+      return true;
+    },
+    close: async () => undefined,
+  };
+  layer.add(transport);
+  const peer: Source = { kind, address: '192.0.2.10', port: 5060, ...(kind === 'udp' ? {} : { connectionId: 1 }) };
+  const receive = (bytes: Buffer, framingError?: { reason: string }) => layer.receive(bytes, peer, framingError);
+  /** What went out, tags and branches normalised. */
+  const wireOut = () => sent.map((entry) => normalTags(entry.bytes));
+  return { clock, uas, layer, transport, sent, receive, peer, wireOut };
+}

@@ -16,6 +16,8 @@ import { firstHeader, headerValues, parseBoundedInteger, parseCSeq, parseNameAdd
 import { parseSipUri, uriScheme, userPart } from '../../src/sip/uri.ts';
 import type { SipMessage, SipRequest, SipResponse } from '../../src/sip/message.ts';
 import type { SipParseError } from '../../src/sip/parse-error.ts';
+import type { TransportKind } from '../../src/sip/transport.ts';
+import { fakeStack } from './helpers.ts';
 
 const DIR = join(import.meta.dirname, '../fixtures/sip-torture');
 
@@ -79,6 +81,20 @@ function dropped(name: string, code: string): void {
   assert.equal(error.canRespond, false, name);
   assert.equal(error.partial, undefined, name);
 }
+
+/**
+ * Feeds a fixture through the real stack (transport layer → transactions → UAS) over the
+ * transport its Via names; returns what was sent at once (tags normalised) and the calls made.
+ */
+function throughStack(name: string, kind: TransportKind): { sent: string[]; calls: number } {
+  let calls = 0;
+  const stack = fakeStack(kind, { onCall: () => calls++ });
+  stack.receive(bytesOf(name));
+  return { sent: stack.wireOut(), calls };
+}
+
+/** Fixture text with CRLF line ends. */
+const crlf = (text: string) => text.replace(/\n/g, '\r\n');
 
 const cseq = (m: SipMessage) => parseCSeq(firstHeader(m, 'CSeq') ?? '');
 const vias = (m: SipMessage) => headerValues(m, 'Via').map((value) => parseVia(value));
@@ -354,9 +370,18 @@ test('3.1.2.19 bigcode: status code 4294967301 → dropped', () => {
 
 // ---- RFC 4475 §3.2, §3.3, §3.4: transaction and application layer ---------------------------
 
-test('3.2.1 badbranch: parses; the transaction layer rejects the bare magic cookie', () => {
-  // Parsing is fine; src/sip/transaction-layer.ts answers a branch of just "z9hG4bK" with 400.
+test('3.2.1 badbranch: parses; the transaction layer answers the bare magic cookie with 400', () => {
   assert.equal(vias(request('badbranch'))[0]?.branch, 'z9hG4bK');
+  // §3.2.1 allows 400 or RFC 2543 matching; no transaction is made from a branch that is not unique.
+  assert.deepEqual(throughStack('badbranch', 'udp').sent, [crlf(`SIP/2.0 400 Missing RFC 3261 Via Branch
+To: sip:user@example.com
+From: sip:caller@example.org;tag=33242
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK;received=192.0.2.10
+Call-ID: badbranch.sadonfo23i420jv0as0derf3j3n
+CSeq: 8 OPTIONS
+Content-Length: 0
+
+`)]);
 });
 
 test('3.3.1 insuf: missing Call-ID, From, To → 400', () => {
@@ -367,6 +392,20 @@ test('3.3.1 insuf: missing Call-ID, From, To → 400', () => {
 test('3.3.2 unkscm / 3.3.3 novelsc: unknown Request-URI schemes parse; the UAS answers 416 (§8.2.2.1)', () => {
   assert.equal(uriScheme(request('unkscm').uri), 'nobodyknowsthisscheme');
   assert.equal(uriScheme(request('novelsc').uri), 'soap.beep');
+  for (const [name, callId] of [['unkscm', 'unkscm.nasdfasser0q239nwsdfasdkl34'], ['novelsc', 'novelsc.asdfasser0q239nwsdfasdkl34']]) {
+    assert.deepEqual(throughStack(name!, 'tcp'), {
+      calls: 0,
+      sent: [crlf(`SIP/2.0 416 Unsupported URI Scheme
+To: sip:user@example.com;tag=LOCAL
+From: sip:caller@example.net;tag=384
+Call-ID: ${callId}
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234;received=192.0.2.10
+Content-Length: 0
+
+`)],
+    }, name);
+  }
 });
 
 test('3.3.4 unksm2: non-SIP URIs in To/From/Contact parse (a UAS, not a registrar, accepts them)', () => {
@@ -376,16 +415,40 @@ test('3.3.4 unksm2: non-SIP URIs in To/From/Contact parse (a UAS, not a registra
   assert.equal(parseNameAddr(firstHeader(m, 'Contact') ?? '')?.uri, 'name:John_Smith');
 });
 
-test('3.3.5 bext01: Require tags for the UAS to answer 420 with Unsupported (§8.2.2.3)', () => {
+test('3.3.5 bext01: the UAS answers 420 listing both Require tags in Unsupported (§8.2.2.3)', () => {
   const m = request('bext01');
   assert.deepEqual(headerValues(m, 'Require'), ['nothingSupportsThis', 'nothingSupportsThisEither']);
   assert.deepEqual(headerValues(m, 'Proxy-Require'), ['noProxiesSupportThis', 'norDoAnyProxiesSupportThis']);
+  // Proxy-Require is for proxies; a UAS ignores it (§20.29).
+  assert.deepEqual(throughStack('bext01', 'tls').sent, [crlf(`SIP/2.0 420 Bad Extension
+To: sip:j_user@example.com;tag=LOCAL
+From: sip:caller@example.net;tag=242etr
+Call-ID: bext01.0ha0isndaksdj
+CSeq: 8 OPTIONS
+Via: SIP/2.0/TLS fold-and-staple.example.com;branch=z9hG4bKkdjuw;received=192.0.2.10
+Unsupported: nothingSupportsThis, nothingSupportsThisEither
+Content-Length: 0
+
+`)]);
 });
 
-test('3.3.6 invut: unknown Content-Type parses; the UAS answers 415 (§8.2.3)', () => {
+test('3.3.6 invut: unknown Content-Type parses; the UAS answers 415 with Accept (§8.2.3)', () => {
   const m = request('invut');
   assert.equal(firstHeader(m, 'c'), 'application/unknownformat');
   assert.equal(m.body.length, 40);
+  const headers = `To: sip:j.user@example.com
+From: sip:caller@example.net;tag=8392034
+Call-ID: invut.0ha0isndaksdjadsfij34n23d
+CSeq: 235448 INVITE
+Via: SIP/2.0/UDP somehost.example.com;branch=z9hG4bKkdjuw;received=192.0.2.10
+`;
+  assert.deepEqual(throughStack('invut', 'udp'), {
+    calls: 0,
+    sent: [
+      crlf(`SIP/2.0 100 Trying\n${headers}Content-Length: 0\n\n`),
+      crlf(`SIP/2.0 415 Unsupported Media Type\n${headers.replace('j.user@example.com', 'j.user@example.com;tag=LOCAL')}Accept: application/sdp\nContent-Length: 0\n\n`),
+    ],
+  });
 });
 
 test('3.3.7 regaut01: an unknown Authorization scheme is kept whole, never split at commas', () => {
@@ -426,8 +489,21 @@ test('3.3.14 regescrt: an escaped header inside a bracketed Contact URI is kept'
   assert.deepEqual(parseSipUri(contact?.uri ?? '')?.headers, [['Route', '<sip:sip.example.com>']]);
 });
 
-test('3.3.15 sdp01: Accept without application/sdp parses; the UAS answers 406 or 400', () => {
+test('3.3.15 sdp01: Accept without application/sdp parses; the UAS answers 406 with Accept: application/sdp', () => {
   assert.deepEqual(headerValues(request('sdp01'), 'Accept'), ['text/nobodyKnowsThis']);
+  const headers = `To: sip:j_user@example.com
+From: sip:caller@example.net;tag=234
+Call-ID: sdp01.ndaksdj9342dasdd
+CSeq: 8 INVITE
+Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw;received=192.0.2.10
+`;
+  assert.deepEqual(throughStack('sdp01', 'udp'), {
+    calls: 0,
+    sent: [
+      crlf(`SIP/2.0 100 Trying\n${headers}Content-Length: 0\n\n`),
+      crlf(`SIP/2.0 406 Not Acceptable\n${headers.replace('j_user@example.com', 'j_user@example.com;tag=LOCAL')}Accept: application/sdp\nContent-Length: 0\n\n`),
+    ],
+  });
 });
 
 test('3.4.1 inv2543: RFC 2543 INVITE accepted; no Content-Length means the rest of the datagram', () => {

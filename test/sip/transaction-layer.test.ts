@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FakeScheduler } from './fake-scheduler.ts';
-import { RecordingChannel, request, INVITE, ACK_FOR_FAILURE, OPTIONS } from './helpers.ts';
+import { RecordingChannel, request, wire, INVITE, ACK_FOR_FAILURE, OPTIONS } from './helpers.ts';
 import { TransactionLayer } from '../../src/sip/transaction-layer.ts';
 import type { TransactionUser } from '../../src/sip/transaction-layer.ts';
 import { buildResponse } from '../../src/sip/serializer.ts';
@@ -53,11 +53,22 @@ test('a merged request (same From tag, Call-ID, CSeq, other branch) is answered 
   assert.equal(channel.firstLines[1], 'SIP/2.0 482 Loop Detected');
 });
 
-test('a branch without the RFC 3261 cookie gets 400; the RFC 2543 fallback is not implemented', () => {
+test('a branch without the RFC 3261 cookie, or only the cookie, gets 400; the RFC 2543 fallback is not implemented', () => {
   const { channel, requests, layer } = setup();
   layer.receiveRequest(request(OPTIONS.replace('z9hG4bKopt1', 'old2543')), channel);
+  layer.receiveRequest(request(OPTIONS.replace('z9hG4bKopt1', 'z9hG4bK')), channel);
+  layer.receiveRequest(request(ACK_FOR_FAILURE.replace('z9hG4bKinv1', 'z9hG4bK')), channel); // never answered (§17.2.1)
   assert.equal(requests.length, 0);
-  assert.equal(channel.firstLines[0], 'SIP/2.0 400 Missing Via Branch Cookie');
+  assert.equal(layer.size, 0);
+  assert.deepEqual(channel.sent.map((s) => s.bytes), ['old2543', 'z9hG4bK'].map((branch) => wire(`SIP/2.0 400 Missing RFC 3261 Via Branch
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=${branch}
+From: <sip:caller@192.0.2.10>;tag=from2
+To: <sip:192.0.2.1>
+Call-ID: opt-1@192.0.2.10
+CSeq: 7 OPTIONS
+Content-Length: 0
+
+`).toString()));
 });
 
 test('CANCEL finds the INVITE it targets by branch and sent-by (§9.2)', () => {

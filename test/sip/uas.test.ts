@@ -447,6 +447,59 @@ test('Contact follows the request: sip:;transport=tls over TLS, sips: when the R
   }
 });
 
+test('a sips: Request-URI is served over TLS only: over UDP or TCP it gets 416 and no call (§26.2.2, RFC 5630)', () => {
+  for (const kind of ['udp', 'tcp', 'tls'] as const) {
+    const clock = new FakeScheduler();
+    const peer = { kind, address: '192.0.2.10', port: 40000, ...(kind === 'udp' ? {} : { connectionId: 1 }) };
+    const channel = new RecordingChannel(kind !== 'udp', () => clock.now(), peer);
+    const calls: IncomingCall[] = [];
+    const uas = new UserAgentServer({ scheduler: clock, local: (k) => ({ kind: k, host: '192.0.2.1', port: 5061 }), onCall: (call) => calls.push(call) });
+    const via = `SIP/2.0/${kind.toUpperCase()} 192.0.2.10:40000;branch=z9hG4bKsips`;
+    uas.receiveRequest(request(INVITE.replace('INVITE sip:5551000@192.0.2.1', 'INVITE sips:5551000@192.0.2.1').replace('SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinv1', via)), channel);
+    if (kind === 'tls') {
+      assert.equal(calls.length, 1, kind);
+      continue;
+    }
+    assert.equal(calls.length, 0, kind);
+    assert.deepEqual(channel.sent.map((sent) => normal(sent.bytes)).at(-1), wire(`SIP/2.0 416 Unsupported URI Scheme
+Via: ${via}
+From: <sip:caller@192.0.2.10>;tag=from1
+To: <sip:5551000@192.0.2.1>;tag=LOCAL
+Call-ID: call-1@192.0.2.10
+CSeq: 1 INVITE
+Content-Length: 0
+
+`).toString(), kind);
+  }
+});
+
+test('Accept decides whether our SDP may be sent: no Accept, */*, application/* and application/sdp pass; others get 406', () => {
+  const outcome = (accept: string | undefined) => {
+    const h = harness();
+    h.send(accept === undefined ? INVITE : INVITE.replace('Contact:', `Accept: ${accept}\nContact:`));
+    return h.calls.length === 1 ? 'call' : h.lines().at(-1);
+  };
+  assert.deepEqual(
+    [undefined, '*/*', 'application/*', 'text/plain, application/SDP;level=1', 'application/sdp;q=0', 'text/plain', 'application/sdp;q=0.0, text/html'].map(outcome),
+    ['call', 'call', 'call', 'call', 'SIP/2.0 406 Not Acceptable', 'SIP/2.0 406 Not Acceptable', 'SIP/2.0 406 Not Acceptable'],
+  );
+  // The same holds for a re-INVITE inside the dialog; the call stays up.
+  const h = answered();
+  h.call.on('reinvite', (offer) => offer.answer(ANSWER));
+  h.send(inDialog('INVITE', 2, h.tag, 'Accept: text/plain\nContent-Type: application/sdp\n', 'v=0\r\n'));
+  assert.equal(h.sent().at(-1), wire(`SIP/2.0 406 Not Acceptable
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinvite2
+From: <sip:caller@192.0.2.10>;tag=from1
+To: <sip:5551000@192.0.2.1>;tag=LOCAL
+Call-ID: call-1@192.0.2.10
+CSeq: 2 INVITE
+Accept: application/sdp
+Content-Length: 0
+
+`).toString());
+  assert.deepEqual(h.ended, []);
+});
+
 test('an application that never answers: 480 and ended(timeout) for the INVITE, 488 for an offer', () => {
   const h = harness();
   h.send(INVITE);
