@@ -125,6 +125,33 @@ test('rate limiter: burst, then refusals, then refill; tracked keys stay bounded
   assert.ok(limiter.trackedKeys <= 100);
 });
 
+test('rate limiter: a refused source is forgotten once its bucket would be full again', () => {
+  let now = 0;
+  const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 2 }, () => now);
+  assert.deepEqual([limiter.take('203.0.113.5'), limiter.take('203.0.113.5'), limiter.take('203.0.113.5')], [true, true, false]);
+  assert.equal(limiter.exhausted('203.0.113.5'), true);
+  now += 1_999;
+  assert.equal(limiter.trackedKeys, 1);
+  now += 1; // two tokens back: the bucket is full and says nothing any more
+  assert.equal(limiter.trackedKeys, 0);
+  assert.equal(limiter.exhausted('203.0.113.5'), false);
+});
+
+test('rate limiter: no key is kept longer than burst/perSecond after its last request', () => {
+  let now = 0;
+  const limiter = new KeyedRateLimiter({ perSecond: 1, burst: 3 }, () => now);
+  for (let i = 0; i < 3; i++) limiter.take('old'); // empty: full again at 3 s
+  now = 500;
+  limiter.take('young'); // full again at 1.5 s, but it sits behind 'old' in use order
+  now = 1_600;
+  limiter.take('other'); // full again at 2.6 s
+  assert.equal(limiter.trackedKeys, 3);
+  now = 2_999;
+  assert.equal(limiter.trackedKeys, 3);
+  now = 3_000; // 3 s after the last request of any key, every bucket is full
+  assert.equal(limiter.trackedKeys, 0);
+});
+
 const source = (address: string): Source => ({ kind: 'udp', address, port: 5060 });
 
 test('admission: max calls → 503 + Retry-After; per-IP INVITE rate → 503; counters only', () => {
