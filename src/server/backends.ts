@@ -1,26 +1,41 @@
 // Builds the connectors a configuration names and gives each call a backend port that can
-// reach only its application's backends (egress policy) and returns sensitive columns into
-// that call's cell.
+// reach only its application's backends (egress policy) — PostgreSQL operations and HTTPS
+// endpoints alike — and returns sensitive columns into that call's cell.
 import type { Cell } from '../vault/cell.ts';
 import { PostgresConnector } from '../connectors/postgres.ts';
-import { HttpsJsonConnector } from '../connectors/https-json.ts';
-import { HttpsPaymentGateway } from '../connectors/payment-gateway.ts';
+import { HttpsPaymentGateway, type PaymentGateway } from '../connectors/payment-gateway.ts';
 import { EgressDeniedError } from '../connectors/errors.ts';
 import type { ConnectorLogger } from '../connectors/types.ts';
 import type { BackendPort, PaymentPort, BackendParam } from '../flow/ports.ts';
 import type { TracelessConfig } from './config-schema.ts';
 import { configPath, type LoadedConfig } from './config-load.ts';
+import { HttpsBackend } from './https-backend.ts';
+import { ObservedHttpsConnector } from './https-reachability.ts';
 
 type ClientTls = { caFile: string; certFile: string; keyFile: string; serverName?: string | undefined };
 
+/** One line of /health/ready's backend checks. */
+export interface BackendHealth {
+  /** The backend's configured name; the payment gateway is "payment". */
+  readonly name: string;
+  readonly kind: 'postgres' | 'https' | 'payment';
+  /** null: not yet known (before the start-up probe or warm-up has finished). */
+  readonly reachable: boolean | null;
+  /** Plaintext, unverified connections (insecureDevelopment); only a database can be in this mode. */
+  readonly insecure: boolean;
+}
+
 export interface Backends {
   readonly postgres: ReadonlyMap<string, PostgresConnector>;
-  readonly https: ReadonlyMap<string, HttpsJsonConnector>;
-  readonly payment: HttpsPaymentGateway | null;
-  /** Opens the warm connections; a backend that is down is reported by health, not fatal. */
+  readonly https: ReadonlyMap<string, HttpsBackend>;
+  readonly payment: PaymentGateway | null;
+  /**
+   * Opens the databases' warm connections and probes each HTTPS service and the payment
+   * gateway with a TLS handshake; a backend that is down is reported by health, not fatal.
+   */
   warm(): Promise<void>;
-  /** Per-backend reachability for /health/ready. */
-  health(): Array<{ name: string; reachable: boolean }>;
+  /** Every backend and the payment gateway, for /health/ready. */
+  health(): BackendHealth[];
   close(): Promise<void>;
 }
 
@@ -36,7 +51,7 @@ function tlsFiles(loaded: LoadedConfig, tls: ClientTls) {
 export function buildBackends(loaded: LoadedConfig, logger: ConnectorLogger): Backends {
   const { config } = loaded;
   const postgres = new Map<string, PostgresConnector>();
-  const https = new Map<string, HttpsJsonConnector>();
+  const https = new Map<string, HttpsBackend>();
   for (const [name, backend] of Object.entries(config.backends)) {
     if (backend.type === 'postgres') {
       postgres.set(
@@ -64,37 +79,49 @@ export function buildBackends(loaded: LoadedConfig, logger: ConnectorLogger): Ba
         ),
       );
     } else {
-      https.set(
-        name,
-        new HttpsJsonConnector(
-          {
-            name,
-            allowedHosts: backend.allowedHosts,
-            endpoints: backend.endpoints,
-            tls: tlsFiles(loaded, backend.tls),
-            connectTimeoutMs: backend.connectTimeoutMs,
-            requestTimeoutMs: backend.requestTimeoutMs,
-          },
-          logger,
-        ),
+      const connector = new ObservedHttpsConnector(
+        {
+          name,
+          allowedHosts: backend.allowedHosts,
+          endpoints: Object.fromEntries(Object.entries(backend.endpoints).map(([endpoint, spec]) => [endpoint, { method: spec.method, url: spec.url }])),
+          tls: tlsFiles(loaded, backend.tls),
+          connectTimeoutMs: backend.connectTimeoutMs,
+          requestTimeoutMs: backend.requestTimeoutMs,
+        },
+        logger,
       );
+      https.set(name, new HttpsBackend(connector, new Map(Object.entries(backend.endpoints))));
     }
   }
   const payment = config.payment ? paymentGateway(loaded, config.payment, logger) : null;
+  // A database's reachability means something only once warm-up has tried it.
+  let warmed = false;
   return {
     postgres,
     https,
     payment: payment?.gateway ?? null,
     async warm() {
-      await Promise.all([...postgres.values()].map((connector) => connector.warm()));
+      await Promise.all([
+        ...[...postgres.values()].map((connector) => connector.warm()),
+        ...[...https.values()].map((backend) => backend.connector.probe()),
+        payment?.connector.probe(),
+      ]);
+      warmed = true;
     },
     health() {
-      return [...postgres.values()].map((connector) => ({ name: connector.name, reachable: connector.health().reachable }));
+      return [
+        ...[...postgres.values()].map((connector): BackendHealth => {
+          const health = connector.health();
+          return { name: connector.name, kind: 'postgres', reachable: warmed ? health.reachable : null, insecure: health.insecureDevelopment };
+        }),
+        ...[...https.values()].map((backend): BackendHealth => ({ name: backend.name, kind: 'https', reachable: backend.connector.lastKnownReachable(), insecure: false })),
+        ...(payment ? [{ name: payment.connector.name, kind: 'payment', reachable: payment.connector.lastKnownReachable(), insecure: false } satisfies BackendHealth] : []),
+      ];
     },
     async close() {
       await Promise.allSettled([
         ...[...postgres.values()].map((connector) => connector.close()),
-        ...[...https.values()].map((connector) => connector.close()),
+        ...[...https.values()].map((backend) => backend.connector.close()),
         payment?.connector.close(),
       ]);
     },
@@ -103,7 +130,7 @@ export function buildBackends(loaded: LoadedConfig, logger: ConnectorLogger): Ba
 
 function paymentGateway(loaded: LoadedConfig, payment: NonNullable<TracelessConfig['payment']>, logger: ConnectorLogger) {
   const url = new URL(payment.chargeUrl);
-  const connector = new HttpsJsonConnector(
+  const connector = new ObservedHttpsConnector(
     {
       name: 'payment',
       allowedHosts: [url.hostname],
@@ -122,10 +149,11 @@ export function backendPortFor(backends: Backends, allowed: readonly string[], c
   return {
     async query(backend: string, operation: string, params: Record<string, BackendParam>) {
       if (!allowed.includes(backend)) throw new EgressDeniedError(backend, 'access from this application');
-      const connector = backends.postgres.get(backend);
-      if (!connector) throw new EgressDeniedError(backend, 'a database backend');
-      const result = await connector.run(operation, params, { cell });
-      return { rows: result.rows };
+      const database = backends.postgres.get(backend);
+      if (database) return { rows: (await database.run(operation, params, { cell })).rows };
+      const https = backends.https.get(backend);
+      if (https) return https.query(operation, params);
+      throw new EgressDeniedError(backend, 'a backend');
     },
   };
 }

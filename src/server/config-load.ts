@@ -1,6 +1,6 @@
 // Reads and validates the configuration file before anything is started: every problem is
 // collected and reported by its path (and line:column in the file), never just the first.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import type { z } from 'zod';
@@ -39,6 +39,8 @@ export interface LoadedConfig {
   readonly config: TracelessConfig;
   /** Folder of the config file: relative paths in it are resolved from here. */
   readonly baseDir: string;
+  /** The config file, for errors found after loading (absent for a config built in code). */
+  readonly file?: string;
 }
 
 /** Resolves a path written in the config relative to the config file's folder. */
@@ -82,7 +84,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     ...crossReferenceProblems(raw).map(({ path, message }) => ({ path: path.join('.'), message, ...locate(path) })),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(file, problems);
-  const loaded: LoadedConfig = { config: parsed.data, baseDir: dirname(resolve(file)) };
+  const loaded: LoadedConfig = { config: parsed.data, baseDir: dirname(resolve(file)), file };
   const referenceProblems = checkReferences(loaded, env).map((problem) => ({
     ...problem,
     ...locate(problem.path.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part))),
@@ -142,6 +144,19 @@ function checkReferences(loaded: LoadedConfig, env: NodeJS.ProcessEnv): ConfigPr
   }
   if (config.payment) clientTls('payment.tls', config.payment.tls);
   secret('admin.token', config.admin.token);
-  for (const [name, app] of Object.entries(config.applications)) file(`applications.${name}.flow`, app.flow);
+  for (const [name, app] of Object.entries(config.applications)) {
+    file(`applications.${name}.flow`, app.flow);
+    app.audio.forEach((path, index) => file(`applications.${name}.audio.${index}`, path));
+  }
+  config.prompts.overlays.forEach((dir, index) => {
+    const path = configPath(loaded, dir);
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(path).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDirectory) problems.push({ path: `prompts.overlays.${index}`, message: `not a readable directory: ${dir}` });
+  });
   return problems;
 }

@@ -3,6 +3,7 @@
 // environment variable, resolved at start by config-load.ts.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { LANGUAGES, type Language } from '../flow/say-as.ts';
 
 const port = z.number().int().min(1).max(65535);
 const portOrZero = z.number().int().min(0).max(65535);
@@ -144,15 +145,35 @@ const postgresBackend = z
 
 const httpsUrl = z.string().url().refine((url) => url.startsWith('https://'), 'must be an https:// URL');
 
+const jsonFieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'a JSON field name (letters, digits, _ and -)');
+
+/** One HTTPS operation: what a flow's `backend(name).query(endpoint, params)` sends and reads. */
+const httpsEndpoint = z
+  .object({
+    method: z.enum(['GET', 'POST', 'PUT']),
+    url: httpsUrl,
+    /** The flow's parameters, by name: each becomes a top-level field of the JSON request body. */
+    params: z.array(jsonFieldName).max(64).default([]),
+    /** Field of the response object that holds the rows; absent: the body itself. */
+    rows: jsonFieldName.optional(),
+  })
+  .strict()
+  .superRefine((endpoint, ctx) => {
+    if (endpoint.method === 'GET' && endpoint.params.length > 0) {
+      // Parameters travel only in a body (never in a URL, where logs and proxies keep them).
+      ctx.addIssue({ code: 'custom', path: ['params'], message: 'a GET sends no body: use POST or PUT to pass parameters' });
+    }
+    if (new Set(endpoint.params).size !== endpoint.params.length) {
+      ctx.addIssue({ code: 'custom', path: ['params'], message: 'a parameter is named twice' });
+    }
+  });
+
 const httpsBackend = z
   .object({
     type: z.literal('https'),
     /** The only hosts this backend may reach (egress policy). */
     allowedHosts: z.array(host).min(1),
-    endpoints: z.record(
-      z.string().regex(/^[a-z][a-z0-9_.-]*$/i),
-      z.object({ method: z.enum(['GET', 'POST', 'PUT']), url: httpsUrl }).strict(),
-    ),
+    endpoints: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/i), httpsEndpoint),
     tls: clientTls,
     connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
     requestTimeoutMs: z.number().int().min(100).max(60000).default(10000),
@@ -170,14 +191,36 @@ const payment = z
   })
   .strict();
 
+const language = z.enum(LANGUAGES as [Language, ...Language[]]);
+
+/** A WAV file named in the config (relative to the config file). */
+const wavPath = z.string().min(1).max(1024).refine((path) => path.endsWith('.wav'), 'must name a .wav file');
+
 const application = z
   .object({
     /** A TypeScript (.ts) or YAML (.yaml/.yml) flow, relative to the config file. */
     flow: z.string().min(1),
-    languages: z.array(z.enum(['en-US', 'es-US'])).min(1).default(['en-US']),
+    languages: z.array(language).min(1).default(['en-US']),
     agentUri: z.string().regex(/^sips?:/, 'a sip: or sips: URI'),
     backends: z.array(z.string()).default([]),
     payment: z.boolean().default(false),
+    /** The audio files the flow's play(file) may name, exactly as written here; encoded once at start. */
+    audio: z
+      .array(wavPath)
+      .max(1000)
+      .default([])
+      .superRefine((paths, ctx) => {
+        paths.forEach((path, index) => {
+          if (paths.indexOf(path) !== index) ctx.addIssue({ code: 'custom', path: [index], message: `${path} is listed twice` });
+        });
+      }),
+  })
+  .strict();
+
+/** User recordings: each directory holds <lang>/<id>.wav; a later directory wins over an earlier one. */
+const prompts = z
+  .object({
+    overlays: z.array(z.string().min(1).max(1024)).max(16).default([]),
   })
   .strict();
 
@@ -204,6 +247,7 @@ export const configSchema = z
     /** Dialled number (Request-URI user part) → application name; "*" matches any number. */
     numbers: z.record(z.string().regex(/^(\*|\+?[0-9]{1,20})$/, 'digits, optional +, or *'), z.string()),
     applications: z.record(z.string(), application),
+    prompts: prompts.default({ overlays: [] }),
     backends: z.record(z.string(), z.discriminatedUnion('type', [postgresBackend, httpsBackend])).default({}),
     payment: payment.optional(),
     admin: admin.default({ address: '127.0.0.1', port: 9090 }),
