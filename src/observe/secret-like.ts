@@ -1,8 +1,12 @@
-// Recognises the vault's Secret without importing the vault (both are layer 1): by the
-// shared registry symbol Symbol.for('traceless.secret'), or by a string form of '[secret]'.
-// Anything recognised is written as '[secret]', whatever field it sits in.
+// Recognises the vault's Secret without importing the vault (both are layer 1): by its
+// string form, which is always '[secret]' (src/vault/secret.ts: toJSON and toString), or
+// by the shared registry symbol Symbol.for('traceless.secret'). Anything recognised is
+// written as '[secret]', whatever field it sits in.
 
-/** Well-known marker the vault sets on every Secret (a property whose value is true). */
+/**
+ * Opt-in marker (a property whose value is true) for holders of secret bytes that have no
+ * '[secret]' string form. The vault's Secret does not set it: its string form is enough.
+ */
 export const SECRET_MARKER: unique symbol = Symbol.for('traceless.secret') as never;
 
 export const SECRET_TEXT = '[secret]';
