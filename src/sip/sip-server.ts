@@ -19,7 +19,7 @@ import type { Scheduler, TimerBase } from './timers.ts';
 import type { SipLogger, TransportKind } from './transport.ts';
 import { silentLogger } from './transport.ts';
 
-type ListenerOptions<T> = Omit<T, 'maxMessageBytes' | 'logger'>;
+type ListenerOptions<T> = Omit<T, 'maxMessageBytes' | 'logger' | 'scheduler'>;
 
 export interface SipServerConfig {
   readonly udp?: { readonly host: string; readonly port: number };
@@ -70,6 +70,7 @@ export class SipServer {
     layer = new TransportLayer(uas, { limits, logger, ...(config.onTrace ? { onTrace: config.onTrace } : {}) });
     const receive = layer.receive.bind(layer);
     const shared = { maxMessageBytes: limits.maxMessageBytes, logger };
+    const streams = { ...shared, ...(config.scheduler === undefined ? {} : { scheduler: config.scheduler }) };
     const server = new SipServer(uas, layer, local);
     try {
       if (config.udp === undefined && config.tcp === undefined && config.tls === undefined) {
@@ -77,8 +78,8 @@ export class SipServer {
       }
       // Each listener joins the layer as soon as it is bound, so a later bind failure closes it too.
       if (config.udp !== undefined) layer.add(await UdpTransport.listen({ ...config.udp, ...shared }, receive));
-      if (config.tcp !== undefined) layer.add(await TcpTransport.listen({ ...config.tcp, ...shared }, receive));
-      if (config.tls !== undefined) layer.add(await TlsTransport.listen({ ...config.tls, ...shared }, receive));
+      if (config.tcp !== undefined) layer.add(await TcpTransport.listen({ ...config.tcp, ...streams }, receive));
+      if (config.tls !== undefined) layer.add(await TlsTransport.listen({ ...config.tls, ...streams }, receive));
     } catch (error) {
       await server.close();
       throw error;

@@ -90,15 +90,15 @@ export class TransportLayer {
   }
 
   /** Entry point for every transport's inbound bytes. Never throws: one bad message or a throwing listener affects no other call. */
-  receive(data: Buffer, source: Source): void {
+  receive(data: Buffer, source: Source, framingError?: { readonly reason: string }): void {
     try {
-      this.dispatch(data, source);
+      this.dispatch(data, source, framingError);
     } catch (error) {
       this.logger.error({ err: (error as Error).name, code: (error as { code?: string }).code, transport: source.kind }, 'sip.dispatch-failed');
     }
   }
 
-  private dispatch(data: Buffer, source: Source): void {
+  private dispatch(data: Buffer, source: Source, framingError: { readonly reason: string } | undefined): void {
     const transport = this.transports.get(source.kind);
     if (transport === undefined) return;
     this.onTrace?.('in', source.kind, data);
@@ -107,11 +107,14 @@ export class TransportLayer {
     if (!result.ok) {
       const { error } = result;
       this.logger.debug({ code: error.code, transport: source.kind }, 'sip.parse-error');
+      // A stream's framing error is the real fault (e.g. too large); the header section alone
+      // then fails to parse for a lesser reason (its body is missing).
+      const reason = framingError?.reason ?? error.reason;
       const partial = error.canRespond ? error.partial : undefined;
       const via = partial === undefined ? undefined : stampVia(partial, source);
       if (partial !== undefined && via !== undefined && partial.method !== 'ACK') {
         this.channel(transport, responseTarget(via, source), source).send(
-          buildResponse(partial, error.status ?? 400, error.reason),
+          buildResponse(partial, framingError === undefined ? (error.status ?? 400) : 400, reason),
         );
       }
       return;

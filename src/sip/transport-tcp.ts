@@ -4,6 +4,8 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { StreamFramer } from './stream-framer.ts';
+import { TimerSlot, systemScheduler } from './timers.ts';
+import type { Scheduler } from './timers.ts';
 import type { InboundHandler, SipLogger, Target, Transport, TransportKind } from './transport.ts';
 import { silentLogger } from './transport.ts';
 
@@ -14,8 +16,10 @@ export interface StreamTransportOptions {
   readonly maxConnections?: number;
   /** Connections from one source IP (default 64). */
   readonly maxConnectionsPerIp?: number;
-  /** A connection silent this long is closed (default 5 minutes; RFC 5626 keep-alives reset it). */
+  /** A connection that sends nothing this long is closed (default 5 minutes; RFC 5626 keep-alives reset it). */
   readonly idleTimeoutMs?: number;
+  /** Clock for the idle timeout (tests use a fake one). */
+  readonly scheduler?: Scheduler;
   /** Largest message the framer accepts before closing the connection (default 64 KiB). */
   readonly maxMessageBytes?: number;
   readonly logger?: SipLogger;
@@ -117,10 +121,14 @@ export class StreamTransport implements Transport {
     this.connections.set(id, { socket, address, port });
     this.perIp.set(address, ipCount + 1);
     const framer = new StreamFramer({ maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 });
-    socket.setTimeout(this.options.idleTimeoutMs ?? 300_000);
-    socket.on('timeout', () => socket.destroy());
+    // Idle means nothing received: a peer's keep-alives (even a lone CRLF) keep the flow open.
+    const idle = new TimerSlot(this.options.scheduler ?? systemScheduler);
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 300_000;
+    const armIdle = () => idle.start(idleTimeoutMs, () => socket.destroy());
+    armIdle();
     socket.on('error', (error) => this.logger.debug({ err: error.message, transport: this.kind }, 'sip.stream.socket-error'));
     socket.on('close', () => {
+      idle.stop();
       framer.close();
       this.connections.delete(id);
       const left = (this.perIp.get(address) ?? 1) - 1;
@@ -128,6 +136,7 @@ export class StreamTransport implements Transport {
       else this.perIp.delete(address);
     });
     socket.on('data', (chunk: Buffer) => {
+      armIdle();
       const result = framer.push(chunk);
       // RFC 5626 §4.4.1: each CRLFCRLF ping is answered with one CRLF pong.
       for (let ping = 0; ping < result.pings; ping++) socket.write(CRLF);
@@ -137,7 +146,7 @@ export class StreamTransport implements Transport {
         this.logger.debug({ code: result.error.code, transport: this.kind }, 'sip.stream.framing-error');
         // The header section alone lets the layer above answer 400 (RFC 4475 §3.1.2.3) before the
         // close; framing is lost, so the stream cannot be resynchronised and is closed once flushed.
-        if (result.error.headerSection !== undefined) this.onMessage(result.error.headerSection, source);
+        if (result.error.headerSection !== undefined) this.onMessage(result.error.headerSection, source, result.error);
         socket.destroySoon();
       }
     });

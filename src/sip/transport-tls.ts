@@ -14,18 +14,25 @@ export interface TlsTransportOptions extends StreamTransportOptions {
   readonly verifyClients?: boolean;
   /** Handshake must finish within this time (default 10 s), so half-open handshakes cost little. */
   readonly handshakeTimeoutMs?: number;
+  /** Oldest TLS version accepted (default TLSv1.2); nothing older than 1.2 can be configured. */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
+
+const MIN_VERSIONS = new Set(['TLSv1.2', 'TLSv1.3']);
 
 export class TlsTransport extends StreamTransport {
   static async listen(options: TlsTransportOptions, onMessage: InboundHandler): Promise<TlsTransport> {
     if (options.verifyClients === true && options.ca === undefined) {
       throw new TypeError('sip.tls: verifyClients needs a ca');
     }
+    const minVersion = options.minVersion ?? 'TLSv1.2';
+    if (!MIN_VERSIONS.has(minVersion)) throw new RangeError('sip.tls: minVersion must be TLSv1.2 or TLSv1.3');
     const server = createServer({
       cert: options.cert,
       key: options.key,
       ...(options.ca === undefined ? {} : { ca: options.ca }),
-      minVersion: 'TLSv1.2',
+      // Set here, not left to Node's default, which --tls-min-v1.0 or tls.DEFAULT_MIN_VERSION can lower.
+      minVersion,
       requestCert: options.verifyClients === true,
       // Only meaningful with requestCert; true makes an unverified client fail the handshake.
       rejectUnauthorized: true,

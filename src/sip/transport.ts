@@ -19,7 +19,11 @@ export interface Target {
   readonly connectionId?: number;
 }
 
-export type InboundHandler = (data: Buffer, source: Source) => void;
+/**
+ * Inbound bytes: one datagram or one framed message. `framingError` is set when a stream lost
+ * its framing and `data` is only the offending header section: answer 400 with that reason.
+ */
+export type InboundHandler = (data: Buffer, source: Source, framingError?: { readonly reason: string }) => void;
 
 export interface Transport {
   readonly kind: TransportKind;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { SipServer } from '../../src/sip/sip-server.ts';
 import { createAdmission } from '../../src/sip/admission.ts';
 import type { IncomingCall } from '../../src/sip/incoming-call.ts';
@@ -76,4 +77,34 @@ test('OPTIONS keep-alive between two servers over UDP: 200; to a silent peer: ti
   assert.equal(datagram.toString('latin1').split('\r\n')[0], `OPTIONS sip:127.0.0.1:${silent.address().port} SIP/2.0`);
   clock.advance(32_000);
   assert.equal(await result, 'timeout');
+});
+
+test('over real TCP: the framing error is the 400 reason, and the stack clock closes idle connections', async (t) => {
+  const { FakeScheduler } = await import('./fake-scheduler.ts');
+  const { DEFAULT_SIP_LIMITS } = await import('../../src/sip/limits.ts');
+  const clock = new FakeScheduler();
+  const server = await SipServer.start({
+    tcp: { host: '127.0.0.1', port: 0, idleTimeoutMs: 60_000 },
+    limits: { ...DEFAULT_SIP_LIMITS, maxMessageBytes: 1024 },
+    scheduler: clock,
+    onCall: () => undefined,
+  });
+  t.after(() => server.close());
+  const connectTo = async () => {
+    const socket = connect(server.address('tcp')!.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const closed = once(socket, 'close').then(() => text);
+    return { socket, closed };
+  };
+  const big = await connectTo();
+  big.socket.write(wire(INVITE.replace('Content-Length: 5', 'Content-Length: 5000').replace('SIP/2.0/UDP', 'SIP/2.0/TCP')));
+  assert.match(await big.closed, /^SIP\/2\.0 400 Message Too Large\r\n/);
+
+  const idle = await connectTo();
+  idle.socket.write('\r\n\r\n');
+  await once(idle.socket, 'data'); // the pong: the server holds the connection and its idle timer
+  clock.advance(60_000);
+  assert.equal(await idle.closed, '\r\n');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import tls, { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
 import { UdpTransport } from '../../src/sip/transport-udp.ts';
 import { TcpTransport } from '../../src/sip/transport-tcp.ts';
@@ -16,6 +16,7 @@ import { firstHeader } from '../../src/sip/headers.ts';
 import type { SipRequest } from '../../src/sip/message.ts';
 import { request, wire, OPTIONS } from './helpers.ts';
 import { makeTestPki } from './tls-fixture.ts';
+import { FakeScheduler } from './fake-scheduler.ts';
 
 /** Answers every request 200 OK and records what it saw. */
 function echoSink() {
@@ -60,7 +61,7 @@ function reader(socket: Socket | import('node:tls').TLSSocket) {
 /** A TCP listener on 127.0.0.1 feeding a transport layer, closed when the test ends. */
 async function tcpLayer(t: { after(fn: () => unknown): void }, sink: MessageSink, options: Partial<StreamTransportOptions> = {}) {
   const layer = new TransportLayer(sink);
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, ...options }, (data, source) => layer.receive(data, source));
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0, ...options }, layer.receive.bind(layer));
   layer.add(transport);
   t.after(() => layer.close());
   return transport;
@@ -93,7 +94,7 @@ test('stampVia adds received when the sent-by host differs, and rport when asked
 test('UDP on 127.0.0.1: a request is answered to the rport source, with received/rport stamped', async (t) => {
   const { seen, sink } = echoSink();
   const layer = new TransportLayer(sink);
-  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, layer.receive.bind(layer));
   layer.add(transport);
   const client = createSocket('udp4');
   t.after(async () => {
@@ -116,7 +117,7 @@ test('UDP on 127.0.0.1: a request is answered to the rport source, with received
 test('UDP: a malformed request that can be answered gets 400, never a crash', async (t) => {
   const { seen, sink } = echoSink();
   const layer = new TransportLayer(sink);
-  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, layer.receive.bind(layer));
   layer.add(transport);
   const client = createSocket('udp4');
   t.after(async () => {
@@ -165,19 +166,61 @@ test('TCP: the per-IP connection limit refuses an extra connection while the fir
   first.destroy();
 });
 
-test('TCP: an idle connection is closed by the server', async (t) => {
-  const transport = await tcpLayer(t, echoSink().sink, { idleTimeoutMs: 50 });
-  const { socket, read } = await tcpClient(transport.local.port);
-  assert.equal(await read.until(() => false), '');
-  assert.ok(socket.destroyed);
+test('TCP: the global connection limit refuses an extra connection while the others keep working', async (t) => {
+  const transport = await tcpLayer(t, echoSink().sink, { maxConnections: 2, maxConnectionsPerIp: 64 });
+  const clients = [await tcpClient(transport.local.port), await tcpClient(transport.local.port)];
+  const ask = async (client: Awaited<ReturnType<typeof tcpClient>>, branch: string) => {
+    client.socket.write(optionsVia(`SIP/2.0/TCP 127.0.0.1:5099;branch=${branch}`));
+    return client.read.until((all) => all.includes('\r\n\r\n'));
+  };
+  // Both are accepted (and counted) once each has been answered.
+  assert.match(await ask(clients[0]!, 'z9hG4bKmax1'), /^SIP\/2\.0 200 OK/);
+  assert.match(await ask(clients[1]!, 'z9hG4bKmax2'), /^SIP\/2\.0 200 OK/);
+  const third = await tcpClient(transport.local.port);
+  third.socket.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKmax3'));
+  assert.equal(await third.read.until(() => false), ''); // closed unanswered
+  assert.match(await ask(clients[0]!, 'z9hG4bKmax4'), /^SIP\/2\.0 200 OK/);
+  assert.equal(transport.connectionCount, 2);
+  for (const client of clients) client.socket.destroy();
 });
 
-test('TCP: an oversize message gets 400 and the connection is closed', async (t) => {
+test('TCP: a connection is closed after idleTimeoutMs without input; CRLF keep-alives reset the timer (fake clock)', async (t) => {
+  const clock = new FakeScheduler();
+  const transport = await tcpLayer(t, echoSink().sink, { idleTimeoutMs: 10_000, scheduler: clock });
+  const { socket, read } = await tcpClient(transport.local.port);
+  const ping = async () => {
+    socket.write('\r\n\r\n');
+    assert.equal(await read.until((text) => text.length >= 2), '\r\n'); // the server has read it
+  };
+  await ping();
+  clock.advance(9_999);
+  await ping(); // at 9.999 s: resets the timer
+  clock.advance(9_999); // 19.998 s since the connection opened, 9.999 s since the last ping
+  socket.write('\r\n'); // a lone CRLF (RFC 5626 pong) is input too
+  await ping();
+  clock.advance(9_999);
+  assert.equal(socket.destroyed, false);
+  await ping();
+  clock.advance(10_000);
+  assert.equal(await read.until(() => false), ''); // closed by the server
+  assert.equal(socket.readyState, 'closed');
+});
+
+test('TCP: an oversize message gets 400 naming the size as the reason, then the connection is closed', async (t) => {
   const transport = await tcpLayer(t, echoSink().sink, { maxMessageBytes: 1024 });
   const { socket, read } = await tcpClient(transport.local.port);
   socket.write(optionsVia('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKbig').toString('latin1').replace('Content-Length: 0', 'Content-Length: 5000'));
   const text = await read.until(() => false);
-  assert.match(text, /^SIP\/2\.0 400 /);
+  assert.equal(text, wire(`SIP/2.0 400 Message Too Large
+Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKbig
+From: <sip:caller@192.0.2.10>;tag=from2
+To: <sip:192.0.2.1>
+Call-ID: opt-1@192.0.2.10
+CSeq: 7 OPTIONS
+Content-Length: 0
+
+`).toString('latin1'));
+  assert.equal(socket.readyState, 'closed');
 });
 
 test('TLS: TLS 1.2+ with the configured certificate; client certificates verified when enabled', async (t) => {
@@ -187,7 +230,7 @@ test('TLS: TLS 1.2+ with the configured certificate; client certificates verifie
   const layer = new TransportLayer(sink);
   const transport = await TlsTransport.listen(
     { host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, verifyClients: true },
-    (data, source) => layer.receive(data, source),
+    layer.receive.bind(layer),
   );
   layer.add(transport);
   t.after(() => layer.close());
@@ -208,11 +251,56 @@ test('TLS: TLS 1.2+ with the configured certificate; client certificates verifie
   const [anonError] = (await once(anonymous, 'error').catch((e: unknown) => [e])) as [Error];
   assert.ok(anonError instanceof Error);
 
-  // TLS 1.1 is refused (the client offers nothing newer).
-  const old = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
-  const [oldError] = (await once(old, 'error').catch((e: unknown) => [e])) as [Error];
-  assert.ok(oldError instanceof Error);
+  // A TLS 1.2-only client is served.
+  const tls12 = tlsConnect({ host: '127.0.0.1', port, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey, maxVersion: 'TLSv1.2' });
+  await once(tls12, 'secureConnect');
+  assert.equal(tls12.getProtocol(), 'TLSv1.2');
+  tls12.destroy();
   assert.equal(seen.length, 1);
+});
+
+/** The error a client gets when it offers only [min, max]; 'connected' if the handshake succeeds. */
+async function handshake(port: number, ca: Buffer, minVersion: tls.SecureVersion, maxVersion: tls.SecureVersion): Promise<string> {
+  const client = tlsConnect({ host: '127.0.0.1', port, ca, minVersion, maxVersion, ciphers: 'DEFAULT@SECLEVEL=0' });
+  try {
+    return await Promise.race([
+      once(client, 'secureConnect').then(() => 'connected'),
+      once(client, 'error').then(([error]) => String((error as { code?: string }).code)),
+    ]);
+  } catch (error) {
+    return String((error as { code?: string }).code);
+  } finally {
+    client.destroy();
+  }
+}
+
+test('TLS: the listener enforces its own minimum version, whatever the Node default says', async (t) => {
+  const pki = makeTestPki();
+  const nodeDefault = tls.DEFAULT_MIN_VERSION;
+  // Node's default minimum lowered (as --tls-min-v1.0 would): the transport must not depend on it.
+  tls.DEFAULT_MIN_VERSION = 'TLSv1';
+  t.after(() => {
+    tls.DEFAULT_MIN_VERSION = nodeDefault;
+    pki.remove();
+  });
+  const listen = async (minVersion?: 'TLSv1.2' | 'TLSv1.3') => {
+    const transport = await TlsTransport.listen({ host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey, ...(minVersion ? { minVersion } : {}) }, () => undefined);
+    t.after(() => transport.close());
+    return transport.local.port;
+  };
+  // The server itself answers with a protocol_version alert (RFC 8446 §6.2): the refusal is its own.
+  const refused = 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION';
+  const byDefault = await listen();
+  assert.deepEqual(
+    [await handshake(byDefault, pki.ca, 'TLSv1', 'TLSv1.1'), await handshake(byDefault, pki.ca, 'TLSv1.2', 'TLSv1.2'), await handshake(byDefault, pki.ca, 'TLSv1.3', 'TLSv1.3')],
+    [refused, 'connected', 'connected'],
+  );
+  const strict = await listen('TLSv1.3');
+  assert.deepEqual([await handshake(strict, pki.ca, 'TLSv1.2', 'TLSv1.2'), await handshake(strict, pki.ca, 'TLSv1.3', 'TLSv1.3')], [refused, 'connected']);
+  await assert.rejects(
+    TlsTransport.listen({ host: '127.0.0.1', port: 0, cert: pki.serverCert, key: pki.serverKey, minVersion: 'TLSv1.1' as 'TLSv1.2' }, () => undefined),
+    RangeError,
+  );
 });
 
 test('TCP: a request without Content-Length gets 400, never reaches the core (RFC 3261 §18.3)', async (t) => {
@@ -223,7 +311,15 @@ test('TCP: a request without Content-Length gets 400, never reaches the core (RF
   assert.match(message, /Content-Length: 0\r\n/);
   socket.write(message.replace('Content-Length: 0\r\n', ''));
   const text = await read.until((all) => all.includes('\r\n\r\n'));
-  assert.match(text, /^SIP\/2\.0 400 /);
+  assert.equal(text, wire(`SIP/2.0 400 Missing Content-Length
+Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKncl
+From: <sip:caller@192.0.2.10>;tag=from2
+To: <sip:192.0.2.1>
+Call-ID: opt-1@192.0.2.10
+CSeq: 7 OPTIONS
+Content-Length: 0
+
+`).toString('latin1'));
   assert.equal(seen.length, 0);
   socket.destroy();
 });
@@ -233,7 +329,7 @@ test('the trace hook sees the exact bytes of a request in and its response out',
   const layer = new TransportLayer(echoSink().sink, {
     onTrace: (direction, kind, bytes) => traced.push([direction, kind, bytes.toString('latin1')]),
   });
-  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, (data, source) => layer.receive(data, source));
+  const transport = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, layer.receive.bind(layer));
   layer.add(transport);
   t.after(() => layer.close());
   const { socket, read } = await tcpClient(transport.local.port);
