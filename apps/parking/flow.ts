@@ -15,6 +15,9 @@
 //      confirmation number digit by digit, 1 = repeat; declined → 1 another card, 0 agent
 //   6. agent: blind transfer with language, path, citationFound and amountDue — never card
 //      data, never a citation number.
+//   City database or gateway down, slow or refusing us: "temporarily unavailable", then an
+//   offer — 0 (or 1) agent, 2 end the call; no key → agent. Nothing is queued or retried.
+//   The whole contract, for callers and operators: docs/parking.md.
 //
 // City-database operations (apps/parking/backends.ts; the connector returns sensitive
 // columns as Secrets and binds Secret parameters in binary):
@@ -23,18 +26,14 @@
 //   recordPayment    { ticketId, authorization, last4 }   → [{ confirmation }]
 import { defineFlow } from '../../src/flow/define-flow.ts';
 import type { Call, SayPart } from '../../src/flow/call-context.ts';
-import type { BackendCell } from '../../src/flow/ports.ts';
+import type { BackendCell, BackendParam, BackendResult } from '../../src/flow/ports.ts';
+import { BackendUnavailableError } from '../../src/flow/errors.ts';
 import type { Secret } from '../../src/vault/types.ts';
 import { STATE_CODES } from './states.ts';
+import { OTHER_VIOLATION_PROMPT, VIOLATION_PROMPTS } from './prompts.ts';
 
 /** '01' … '51': the codes a caller may key for the state. */
 const STATE_KEYS = new Set(STATE_CODES.map((state) => String(state.code).padStart(2, '0')));
-
-/** Violation descriptions the catalogue has a prompt for; anything else is "parking violation". */
-const VIOLATIONS: Readonly<Record<string, string>> = {
-  'expired meter': 'violation.expired_meter',
-  'street cleaning': 'violation.street_cleaning',
-};
 
 const CITY = 'city';
 const MAX_LOOKUP_FAILURES = 3;
@@ -72,7 +71,7 @@ function toTicket(row: Record<string, BackendCell>): Ticket | null {
 function ticketParts(ticket: Ticket): SayPart[] {
   return [
     { prompt: 'parking.ticket_violation' },
-    { prompt: VIOLATIONS[ticket.violation.toLowerCase()] ?? 'violation.other' },
+    { prompt: VIOLATION_PROMPTS[ticket.violation.toLowerCase()] ?? OTHER_VIOLATION_PROMPT },
     { prompt: 'parking.ticket_issued' },
     { date: ticket.issued },
     { prompt: 'parking.ticket_amount' },
@@ -81,6 +80,33 @@ function ticketParts(ticket: Ticket): SayPart[] {
 }
 
 const total = (tickets: readonly Ticket[]): number => tickets.reduce((sum, ticket) => sum + ticket.amountCents, 0);
+
+/**
+ * A system we depend on is down, slow or refuses us (issue 7): say so and offer an agent,
+ * or a polite end — never dead air, and nothing is kept to retry later. `reason` goes to the
+ * agent in the transfer context.
+ */
+async function unavailable(call: Call, reason: string): Promise<never> {
+  await call.say('error.unavailable');
+  // 0 is the agent key everywhere else; 1 is taken too, since callers press it by habit.
+  const choice = await call.menu({ prompt: 'parking.unavailable_offer', options: { '0': 'agent', '1': 'agent', '2': 'end' }, retries: 0 });
+  if (choice === 'end') {
+    await call.say('goodbye');
+    return call.hangup();
+  }
+  // No key (or another key) still reaches a person rather than leaving the caller in silence.
+  return call.toAgent({ reason });
+}
+
+/** One city-database operation; an unavailable database turns into the offer above. */
+async function lookup(call: Call, operation: string, params: Record<string, BackendParam>, reason = 'city-unavailable'): Promise<BackendResult> {
+  try {
+    return await call.backend(CITY).query(operation, params);
+  } catch (error) {
+    if (error instanceof BackendUnavailableError) return unavailable(call, reason);
+    throw error;
+  }
+}
 
 async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
   call.setAgentContext({ path: 'citation', citationFound: 'no' });
@@ -93,7 +119,7 @@ async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
       validate: (citation) => citation.isAllDigits(),
     });
     if (!entry.ok) return call.toAgent();
-    const { rows } = await call.backend(CITY).query('ticketByCitation', { citation: entry.secret });
+    const { rows } = await lookup(call, 'ticketByCitation', { citation: entry.secret });
     const ticket = rows[0] ? toTicket(rows[0]) : null;
     if (ticket) {
       call.setAgentContext({ citationFound: 'yes', amountDue: String(ticket.status === 'paid' ? 0 : ticket.amountCents) });
@@ -117,7 +143,7 @@ async function byPlate(call: Call): Promise<Ticket[]> {
     if (!plate.ok) return call.toAgent();
     const state = await call.gather({ prompt: 'parking.state_enter', min: 2, max: 2, agentKey: false, validate: (code) => STATE_KEYS.has(code) });
     if (!state.ok) return call.toAgent();
-    const { rows } = await call.backend(CITY).query('unpaidByPlate', { plateKeypad: plate.secret, stateCode: state.digits });
+    const { rows } = await lookup(call, 'unpaidByPlate', { plateKeypad: plate.secret, stateCode: state.digits });
     const tickets = rows.map(toTicket).filter((ticket): ticket is Ticket => ticket !== null);
     if (tickets.length === 0) {
       await call.say('parking.plate_not_found');
@@ -191,10 +217,7 @@ async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next
       await readConfirmation(call, confirmation);
       return 'done';
     }
-    if (result.reason === 'unavailable') {
-      await call.say('error.unavailable');
-      return call.toAgent({ reason: 'payment-unavailable' });
-    }
+    if (result.reason === 'unavailable') return unavailable(call, 'payment-unavailable');
     const next = await call.menu({ prompt: 'parking.payment_declined', options: { '1': 'retry', '0': 'agent' } });
     if (next !== 'retry') return call.toAgent({ reason: 'declined' });
   }
@@ -204,7 +227,8 @@ async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next
 async function record(call: Call, tickets: readonly Ticket[], authCode: string, last4: string): Promise<string> {
   let confirmation = '';
   for (const ticket of tickets) {
-    const { rows } = await call.backend(CITY).query('recordPayment', { ticketId: ticket.id, authorization: authCode, last4 });
+    // The card is already charged: the agent must know the city has no record of it yet.
+    const { rows } = await lookup(call, 'recordPayment', { ticketId: ticket.id, authorization: authCode, last4 }, 'payment-not-recorded');
     confirmation ||= text(rows[0]?.confirmation);
   }
   return confirmation;

@@ -222,7 +222,7 @@ test('hang-up during card entry → abandoned, cell wiped', async () => {
   await assertEnded(phone, log, 'abandoned', 'remote-bye');
 });
 
-test('database stopped mid-call → unavailable, then an agent', async () => {
+test('database stopped mid-call → unavailable, the offer of an agent, 0 → REFER', async () => {
   const { phone, log } = await dial();
   await englishMainMenu(phone, log, '1');
   await log.nextInput('gatherSecret');
@@ -234,18 +234,22 @@ test('database stopped mid-call → unavailable, then an agent', async () => {
   process.kill(demo.info.db.pid, 'SIGINT');
   await closed;
   await phone.sendKeys('12345678#');
+  // "Temporarily unavailable. To speak with an agent press 0, to end this call press 2."
+  await keys(phone, log, 'menu', '0');
   const refer = await phone.referred;
   const context = await assertAgentRefer(refer, ['12345678']);
-  assert.equal(context.reason, 'error');
+  assert.equal(context.reason, 'city-unavailable');
   assert.equal(context.path, 'citation');
   await phone.ended;
   const cdr = await assertEnded(phone, log, 'transferred', 'transfer');
-  assert.deepEqual(queries(log), ['ticketByCitation:error:0'], 'the lookup failed');
-  // After the failed lookup: the unavailable prompt, the agent prompt, the transfer — no dead air.
+  assert.deepEqual(queries(log), ['ticketByCitation:error:0'], 'the lookup failed, once: nothing retried');
+  // After the failed lookup: the unavailable prompt, the offer, the agent prompt, the transfer
+  // — no dead air — and the transfer came from the caller's choice (0 barged in on the offer),
+  // not from the offer timing out.
   const steps = cdr.steps as string[];
-  assert.deepEqual(steps.slice(steps.lastIndexOf('backend') + 1), ['play', 'play', 'transfer']);
-  // The runner's diagnostic line (msg 'flow failed') names the error by code only.
-  const failure = log.all().find((e) => e.level === 'error' && e.msg === 'flow failed');
-  assert.equal(failure?.code, 'FLOW_BACKEND_UNAVAILABLE', 'the flow fell back because the backend was unavailable');
+  assert.deepEqual(steps.slice(steps.lastIndexOf('backend') + 1), ['play', 'play', 'play', 'transfer']);
+  const afterLookup = log.all().slice(log.all().findIndex((e) => e.event === 'backend.query'));
+  assert.deepEqual(afterLookup.filter((e) => e.event === 'menu.choice').map((e) => e.outcome), ['chosen']);
+  assert.ok(!log.all().some((e) => e.msg === 'flow failed'), 'the flow handled the outage itself (no fallback)');
   assert.ok(demo.events.some((e) => e.msg === 'backend connection lost' && e.backend === 'city'), 'the IVR saw its pooled connections go');
 });
