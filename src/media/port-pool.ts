@@ -2,6 +2,10 @@
 // (RFC 3550 §11) unless rtcp-mux is negotiated. Free ports are reused first-in first-out, so a port
 // freed by one call rests as long as possible before the next call gets it (late packets of the old
 // call then meet a fresh latch and are dropped).
+// The first pair handed out is chosen at random: several servers on one host (two demos, parallel
+// test runs) share the default range, and all starting at its bottom made them collide on the
+// same pairs (EADDRINUSE on each of the few pairs a call tries, then a 503).
+import { randomInt } from 'node:crypto';
 
 export interface PortRange {
   /** Lowest port, even. */
@@ -15,6 +19,11 @@ export interface PortLease {
   readonly rtcpPort: number;
   /** Returns the pair to the pool; safe to call twice. */
   release(): void;
+}
+
+export interface PortPoolOptions {
+  /** Index of the pair handed out first (0 = the range's bottom); random by default. */
+  firstPair?: number;
 }
 
 export type PortPoolError = { code: 'media-ports-exhausted'; status: 503 };
@@ -36,13 +45,17 @@ export class PortPool {
   private head = 0;
   private count: number;
 
-  constructor(range: PortRange) {
+  constructor(range: PortRange, options: PortPoolOptions = {}) {
     validatePortRange(range);
     this.min = range.min;
     const pairs = Math.floor((range.max - range.min + 1) / 2);
+    const first = options.firstPair ?? randomInt(pairs);
+    if (!Number.isInteger(first) || first < 0 || first >= pairs) throw new RangeError(`media port pool: firstPair must be 0-${pairs - 1}`);
     this.ring = new Uint16Array(pairs);
     this.inUse = new Uint8Array(pairs);
-    for (let i = 0; i < pairs; i++) this.ring[i] = range.min + 2 * i;
+    // The whole range in order, rotated to start at `first`: every pair is still used once
+    // before any is used twice.
+    for (let i = 0; i < pairs; i++) this.ring[i] = range.min + 2 * ((first + i) % pairs);
     this.count = pairs;
   }
 
