@@ -64,10 +64,16 @@ async function bindsTcp(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * Where SIP and admin ports are drawn from: above the media port range every server uses by
+ * default (20000-29999), so one run's SIP port is never a pair another run's RTP wants.
+ */
+const SIP_PORTS = { from: 30_000, to: 60_000 };
+
 /** A random high port free on 127.0.0.1 for UDP and TCP (SIP listens on both). */
 export async function freeSipAndTcpPort(exclude: readonly number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = randomInt(20_000, 60_000);
+    const port = randomInt(SIP_PORTS.from, SIP_PORTS.to);
     if (exclude.includes(port)) continue;
     if ((await bindsUdp(port)) && (await bindsTcp(port))) return port;
   }
