@@ -52,7 +52,12 @@ export class CallSession implements CallControl {
   readonly call: IncomingCall;
   private sessionTimer: SessionTimer | undefined;
   private lastLocalSdp = '';
+  /** The peer's offer waits for the application's answer. */
   private offerPending = false;
+  /** Our refresh re-INVITE (an offer) waits for its final response. */
+  private localOfferPending = false;
+  /** A refresh fell due while the peer's offer was pending; sent once that offer is refused. */
+  private refreshWaiting = false;
   /** The 2xx being retransmitted until its ACK (§13.3.1.4), by CSeq number. */
   private unacknowledged: { response: SipResponse; cseq: number | undefined; interval: number } | undefined;
   private transferring: ((result: TransferResult) => void) | undefined;
@@ -210,6 +215,11 @@ export class CallSession implements CallControl {
   /** re-INVITE (§14.2) or UPDATE (RFC 3311): an offer for the app, or a session refresh. */
   onOffer(request: SipRequest, transaction: ServerTransaction): void {
     const isInvite = request.method === 'INVITE';
+    if (this.localOfferPending && (isInvite || request.body.length > 0)) {
+      // §14.2, RFC 3311 §5.2: offers crossed (glare); the peer retries after a random wait.
+      transaction.respond(buildResponse(request, 491, 'Request Pending'));
+      return;
+    }
     if (this.offerPending) {
       // §14.2: an offer while another is in progress → 500 with a random Retry-After (0–10 s).
       transaction.respond(buildResponse(request, 500, 'Server Internal Error', [{ name: 'Retry-After', value: String(randomInt(0, 11)) }]));
@@ -249,6 +259,8 @@ export class CallSession implements CallControl {
       guard.stop();
       this.offerGuards.delete(guard);
       fn();
+      // A successful answer restarted the session timer; after a refusal the due refresh goes out now.
+      if (this.refreshWaiting && this.sessionTimer !== undefined) this.sendRefresh(this.sessionTimer);
     };
     const refuse = () => settle(() => transaction.respond(buildResponse(request, 488, 'Not Acceptable Here')));
     guard.start(this.host.answerTimeoutMs, refuse);
@@ -307,6 +319,7 @@ export class CallSession implements CallControl {
   private startSessionTimer(timer: SessionTimer | undefined): void {
     this.expiry.stop();
     this.refresh.stop();
+    this.refreshWaiting = false;
     this.sessionTimer = timer;
     if (timer === undefined) return;
     this.expiry.start(expiryMs(timer), () => {
@@ -316,17 +329,55 @@ export class CallSession implements CallControl {
     if (timer.refresher === 'uas') this.refresh.start(refreshMs(timer), () => this.sendRefresh(timer));
   }
 
-  /** RFC 4028 §10 refresh as the refresher: an UPDATE without a body (RFC 3311). */
+  /**
+   * RFC 4028 §10 refresh as the refresher: a body-less UPDATE (RFC 3311) when the peer's Allow
+   * lists UPDATE, else a re-INVITE. The expiry timer ends the call if no refresh succeeds.
+   */
   private sendRefresh(timer: SessionTimer): void {
-    const update = this.dialog.request('UPDATE', [
-      { name: 'Session-Expires', value: `${timer.interval};refresher=uas` },
-      { name: 'Supported', value: 'timer' },
-    ]);
-    this.host.transactions.sendRequest(update, this.channel, {
+    const sessionExpires: HeaderField = { name: 'Session-Expires', value: `${timer.interval};refresher=uas` };
+    const refreshed = (response: SipResponse) => {
+      if (response.status >= 200 && response.status < 300 && this.sessionTimer === timer && !this.machine.is('ended')) this.startSessionTimer(timer);
+    };
+    if (this.dialog.remoteAllows('UPDATE')) {
+      const update = this.dialog.request('UPDATE', [sessionExpires, { name: 'Supported', value: 'timer' }]);
+      this.host.transactions.sendRequest(update, this.channel, { onResponse: refreshed, onFailure: () => undefined });
+      return;
+    }
+    if (this.offerPending) {
+      this.refreshWaiting = true; // a re-INVITE now would cross the peer's offer (§14.2)
+      return;
+    }
+    this.sendRefreshInvite(sessionExpires, refreshed);
+  }
+
+  /**
+   * The re-INVITE refresh offers our current SDP unchanged (RFC 4028 §10 allows a refresh that
+   * changes nothing; RFC 3264 §8 keeps the o= version for an unchanged description). We ACK
+   * its 2xx and every retransmission of it ourselves (§13.2.2.4); the transaction ACKs failures.
+   */
+  private sendRefreshInvite(sessionExpires: HeaderField, refreshed: (response: SipResponse) => void): void {
+    const invite = this.dialog.request('INVITE', [sessionExpires, ...this.host.capabilities], Buffer.from(this.lastLocalSdp, 'utf8'), 'application/sdp');
+    const seq = cseqNumber(invite) ?? 0;
+    let ack: SipRequest | undefined;
+    this.localOfferPending = true;
+    this.host.transactions.sendRequest(invite, this.channel, {
       onResponse: (response) => {
-        if (response.status >= 200 && response.status < 300 && this.sessionTimer === timer) this.startSessionTimer(timer);
+        if (response.status < 200) return;
+        if (response.status >= 300) {
+          this.localOfferPending = false;
+          return;
+        }
+        const first = ack === undefined;
+        ack ??= this.dialog.ack(seq);
+        this.channel.send(ack);
+        if (!first) return;
+        this.localOfferPending = false;
+        refreshed(response);
+        if (response.body.length > 0 && !this.machine.is('ended')) this.call.emit('answer', response.body.toString('utf8'));
       },
-      onFailure: () => undefined, // the expiry timer ends the call if no refresh succeeds
+      onFailure: () => {
+        this.localOfferPending = false;
+      },
     });
   }
 

@@ -47,6 +47,8 @@ export class Dialog {
   readonly routeSet: readonly string[];
   /** The INVITE asked for SIPS end to end (§19.1). */
   readonly secure: boolean;
+  /** Methods the peer listed in Allow (§20.5; names are case-sensitive, §7.1); undefined while it has listed none. */
+  private remoteAllow: ReadonlySet<string> | undefined;
   private localSeq = 1;
   private remoteSeq: number;
 
@@ -63,6 +65,7 @@ export class Dialog {
     this.remoteTarget = (contact === undefined ? undefined : parseNameAddr(contact)?.uri) ?? invite.uri;
     this.routeSet = headerValues(invite, 'Record-Route');
     this.remoteSeq = parseCSeq(firstHeader(invite, 'CSeq') ?? '')?.seq ?? 0;
+    this.learnAllow(invite);
   }
 
   get key(): string {
@@ -81,6 +84,11 @@ export class Dialog {
     const { kind, host, port } = this.local;
     if (this.secure) return `<sips:${host}:${port}>`;
     return `<sip:${host}:${port}${kind === 'udp' ? '' : `;transport=${kind}`}>`;
+  }
+
+  /** Whether the peer said it takes `method` (§20.5: a missing Allow says nothing, so no). */
+  remoteAllows(method: string): boolean {
+    return this.remoteAllow?.has(method) ?? false;
   }
 
   confirm(): void {
@@ -103,12 +111,22 @@ export class Dialog {
       const contact = firstHeader(request, 'Contact');
       const uri = contact === undefined ? undefined : parseNameAddr(contact)?.uri;
       if (uri !== undefined) this.remoteTarget = uri; // target refresh (§12.2.2)
+      this.learnAllow(request);
     }
     return true;
   }
 
   /** A request inside this dialog (§12.2.1.1) with a fresh branch, ready for a client transaction. */
-  request(method: string, extra: HeaderField[] = [], body: Buffer = Buffer.alloc(0), contentType?: string): SipRequest {
+  request(method: string, extra: readonly HeaderField[] = [], body: Buffer = Buffer.alloc(0), contentType?: string): SipRequest {
+    return this.build(method, ++this.localSeq, extra, body, contentType);
+  }
+
+  /** §13.2.2.4: the ACK for a 2xx to our re-INVITE carries that INVITE's CSeq number and its own branch. */
+  ack(inviteSeq: number): SipRequest {
+    return this.build('ACK', inviteSeq, [], Buffer.alloc(0));
+  }
+
+  private build(method: string, seq: number, extra: readonly HeaderField[], body: Buffer, contentType?: string): SipRequest {
     const { kind, host, port } = this.local;
     const headers: HeaderField[] = [
       { name: 'Via', value: `SIP/2.0/${kind.toUpperCase()} ${host}:${port};branch=z9hG4bK${randomToken()};rport` },
@@ -117,11 +135,16 @@ export class Dialog {
       { name: 'From', value: this.localParty },
       { name: 'To', value: this.remoteParty },
       { name: 'Call-ID', value: this.callId },
-      { name: 'CSeq', value: `${++this.localSeq} ${method}` },
+      { name: 'CSeq', value: `${seq} ${method}` },
       { name: 'Contact', value: this.contact },
       ...extra,
     ];
     if (contentType !== undefined) headers.push({ name: 'Content-Type', value: contentType });
     return { kind: 'request', method, uri: this.remoteTarget, headers, body };
+  }
+
+  private learnAllow(request: SipRequest): void {
+    const allow = headerValues(request, 'Allow');
+    if (allow.length > 0) this.remoteAllow = new Set(allow.map((method) => method.trim()));
   }
 }

@@ -50,7 +50,15 @@ test('a merged request (same From tag, Call-ID, CSeq, other branch) is answered 
   layer.receiveRequest(request(INVITE), channel);
   layer.receiveRequest(request(INVITE.replace('z9hG4bKinv1', 'z9hG4bKother')), channel);
   assert.equal(requests.length, 1);
-  assert.equal(channel.firstLines[1], 'SIP/2.0 482 Loop Detected');
+  assert.equal(channel.sent[1]!.bytes, wire(`SIP/2.0 482 Loop Detected
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKother
+From: <sip:caller@192.0.2.10>;tag=from1
+To: <sip:5551000@192.0.2.1>
+Call-ID: call-1@192.0.2.10
+CSeq: 1 INVITE
+Content-Length: 0
+
+`).toString());
 });
 
 test('a branch without the RFC 3261 cookie, or only the cookie, gets 400; the RFC 2543 fallback is not implemented', () => {
@@ -85,7 +93,16 @@ test('beyond maxTransactions new requests get a stateless 503', () => {
   layer.receiveRequest(request(INVITE), channel);
   layer.receiveRequest(request(OPTIONS), channel);
   assert.equal(requests.length, 1);
-  assert.equal(channel.firstLines.at(-1), 'SIP/2.0 503 Service Unavailable');
+  assert.equal(channel.sent.at(-1)!.bytes, wire(`SIP/2.0 503 Service Unavailable
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKopt1
+From: <sip:caller@192.0.2.10>;tag=from2
+To: <sip:192.0.2.1>
+Call-ID: opt-1@192.0.2.10
+CSeq: 7 OPTIONS
+Retry-After: 5
+Content-Length: 0
+
+`).toString());
 });
 
 test('BYE and CANCEL may use a reserve above maxTransactions, and it is bounded too', () => {

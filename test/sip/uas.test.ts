@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { FakeScheduler } from './fake-scheduler.ts';
 import { RecordingChannel, request, response, wire, INVITE } from './helpers.ts';
 import { UserAgentServer } from '../../src/sip/user-agent-server.ts';
+import { createAdmission } from '../../src/sip/admission.ts';
+import { buildResponse } from '../../src/sip/serializer.ts';
 import type { AdmissionHook } from '../../src/sip/user-agent-server.ts';
 import type { EndCause, IncomingCall, SdpOffer, InfoMessage } from '../../src/sip/incoming-call.ts';
 import { firstHeader } from '../../src/sip/headers.ts';
@@ -13,6 +15,41 @@ const ANSWER = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n';
 
 /** Random tags and branches made comparable. */
 const normal = (bytes: string) => bytes.replace(/tag=[0-9a-f]{16}/g, 'tag=LOCAL').replace(/branch=z9hG4bK[0-9a-f]{16}/g, 'branch=z9hG4bKLOCAL');
+
+/** The fields a response copies (§8.2.6.2) from the INVITE fixture (or its CANCEL), with our To tag. */
+const inviteCopy = (cseq = '1 INVITE') => `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinv1
+From: <sip:caller@192.0.2.10>;tag=from1
+To: <sip:5551000@192.0.2.1>;tag=LOCAL
+Call-ID: call-1@192.0.2.10
+CSeq: ${cseq}
+`;
+
+/** The fields a response copies from a request inDialog() built. */
+const dialogCopy = (method: string, cseq: number) => `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK${method.toLowerCase()}${cseq}
+From: <sip:caller@192.0.2.10>;tag=from1
+To: <sip:5551000@192.0.2.1>;tag=LOCAL
+Call-ID: call-1@192.0.2.10
+CSeq: ${cseq} ${method}
+`;
+
+/** A body-less response as it goes on the wire: status, copied fields, extra fields. */
+const bodyless = (status: string, copied: string, extra = '') => wire(`SIP/2.0 ${status}\n${copied}${extra}Content-Length: 0\n\n`).toString();
+
+/** A request we send inside the dialog, as it goes on the wire (tags and branch normalised). */
+const ours = (method: string, cseq: number, extra = '', body = '') =>
+  wire(`${method} sip:caller@192.0.2.10:5060 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKLOCAL;rport
+Max-Forwards: 70
+From: <sip:5551000@192.0.2.1>;tag=LOCAL
+To: <sip:caller@192.0.2.10>;tag=from1
+Call-ID: call-1@192.0.2.10
+CSeq: ${cseq} ${method}
+Contact: <sip:192.0.2.1:5060>
+${extra}Content-Length: ${Buffer.byteLength(body)}
+
+`).toString() + body;
+
+const ALLOW = 'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY\n';
 
 function harness(options: { admission?: AdmissionHook } = {}) {
   const clock = new FakeScheduler();
@@ -130,10 +167,10 @@ test('no ACK within 64*T1: the UAS sends BYE and the call ends with timeout', ()
 test('BYE from the caller: 200 OK and ended(remote-bye); a later BYE gets 481', () => {
   const h = answered();
   h.send(inDialog('BYE', 2, h.tag));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 200 OK');
+  assert.equal(h.sent().at(-1), bodyless('200 OK', dialogCopy('BYE', 2)));
   assert.deepEqual(h.ended, ['remote-bye']);
   h.send(inDialog('BYE', 3, h.tag));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 481 Call/Transaction Does Not Exist');
+  assert.equal(h.sent().at(-1), bodyless('481 Call/Transaction Does Not Exist', dialogCopy('BYE', 3)));
 });
 
 test('hangup sends BYE inside the dialog byte for byte; close() afterwards is a no-op', () => {
@@ -166,8 +203,10 @@ test('CANCEL before the answer: 200 to CANCEL, 487 to the INVITE, ended(cancel),
   const h = harness();
   h.send(INVITE);
   h.send(INVITE.replace('INVITE sip', 'CANCEL sip').replace('1 INVITE', '1 CANCEL').replace(/Content-Type.*\n/, '').replace('Content-Length: 5\n\nv=0\n', 'Content-Length: 0\n\n'));
-  assert.deepEqual(h.lines(), ['SIP/2.0 100 Trying', 'SIP/2.0 200 OK', 'SIP/2.0 487 Request Terminated']);
-  assert.match(h.sent()[1]!, /^CSeq: 1 CANCEL\r$/m);
+  assert.deepEqual(h.sent().slice(1), [bodyless('200 OK', inviteCopy('1 CANCEL')), bodyless('487 Request Terminated', inviteCopy())]);
+  // §9.2: the 200 to the CANCEL carries the To tag of the INVITE's responses.
+  const tags = h.channel.sent.slice(1).map((sent) => firstHeader(sent.message, 'To'));
+  assert.equal(tags[0], tags[1]);
   assert.deepEqual(h.ended, ['cancel']);
   assert.equal(h.calls[0]!.accept(ANSWER), false);
   // The ACK for the 487 is absorbed by the INVITE transaction; nothing else goes out.
@@ -191,7 +230,7 @@ test('CANCEL race: CANCEL after the 200 gets 200 but no 487, the call stays up',
 test('CANCEL that matches nothing gets 481', () => {
   const h = harness();
   h.send(INVITE.replace('INVITE sip', 'CANCEL sip').replace('1 INVITE', '1 CANCEL').replace(/Content-Type.*\n/, '').replace('Content-Length: 5\n\nv=0\n', 'Content-Length: 0\n\n'));
-  assert.deepEqual(h.lines(), ['SIP/2.0 481 Call/Transaction Does Not Exist']);
+  assert.deepEqual(h.sent(), [bodyless('481 Call/Transaction Does Not Exist', inviteCopy('1 CANCEL'))]);
 });
 
 test('re-INVITE: the offer goes to the app, its answer is sent in a 200; reject → 488; no listener → 488', () => {
@@ -203,17 +242,20 @@ test('re-INVITE: the offer goes to the app, its answer is sent in a 200; reject 
   assert.equal(offers[0]!.method, 'INVITE');
   offers[0]!.answer('v=0\r\na=recvonly\r\n');
   offers[0]!.answer('twice is ignored');
-  const ok = h.sent().at(-1)!;
-  assert.match(ok, /^SIP\/2\.0 200 OK\r\n/);
-  assert.match(ok, /CSeq: 2 INVITE\r\n/);
-  assert.ok(ok.endsWith('\r\n\r\nv=0\r\na=recvonly\r\n'));
+  assert.equal(h.sent().at(-1), wire(`SIP/2.0 200 OK
+${dialogCopy('INVITE', 2)}Contact: <sip:192.0.2.1:5060>
+${ALLOW}Supported: timer
+Content-Type: application/sdp
+Content-Length: 17
+
+`).toString() + 'v=0\r\na=recvonly\r\n');
   h.send(inDialog('ACK', 2, h.tag));
   h.send(inDialog('INVITE', 3, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
   offers[1]!.reject();
-  assert.equal(h.lines().at(-1), 'SIP/2.0 488 Not Acceptable Here');
+  assert.equal(h.sent().at(-1), bodyless('488 Not Acceptable Here', dialogCopy('INVITE', 3)));
   h.call.removeAllListeners('reinvite');
   h.send(inDialog('UPDATE', 4, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 488 Not Acceptable Here');
+  assert.equal(h.sent().at(-1), bodyless('488 Not Acceptable Here', dialogCopy('UPDATE', 4)));
   assert.deepEqual(h.ended, []);
 });
 
@@ -251,12 +293,11 @@ test('INFO the app refuses is answered 415 with its Accept list, or 400; the res
     else if (info.body.toString() === 'garbage') info.refuse({ status: 400 });
   });
   h.send(inDialog('INFO', 2, h.tag, 'Content-Type: text/plain\n', 'hello'));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 415 Unsupported Media Type');
-  assert.match(h.sent().at(-1)!, /\r\nAccept: application\/dtmf-relay, application\/dtmf\r\n/);
+  assert.equal(h.sent().at(-1), bodyless('415 Unsupported Media Type', dialogCopy('INFO', 2), 'Accept: application/dtmf-relay, application/dtmf\n'));
   h.send(inDialog('INFO', 3, h.tag, 'Content-Type: application/dtmf\n', 'garbage'));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 400 Bad Request');
+  assert.equal(h.sent().at(-1), bodyless('400 Bad Request', dialogCopy('INFO', 3)));
   h.send(inDialog('INFO', 4, h.tag, 'Content-Type: application/dtmf\n', '5'));
-  assert.equal(h.lines().at(-1), 'SIP/2.0 200 OK');
+  assert.equal(h.sent().at(-1), bodyless('200 OK', dialogCopy('INFO', 4)));
 });
 
 test('OPTIONS is answered with Allow, Supported and Accept, byte for byte', () => {
@@ -301,22 +342,46 @@ ${extra}Content-Length: 0
   h.send(out('REGISTER'));
   h.send(out('OPTIONS', 'Require: 100rel\n'));
   h.send(out('BYE'));
-  assert.deepEqual(h.lines(), [
-    'SIP/2.0 501 Not Implemented',
-    'SIP/2.0 405 Method Not Allowed',
-    'SIP/2.0 420 Bad Extension',
-    'SIP/2.0 481 Call/Transaction Does Not Exist',
+  const copy = (method: string) => `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK${method}
+From: <sip:caller@192.0.2.10>;tag=from3
+To: <sip:192.0.2.1>;tag=LOCAL
+Call-ID: m-${method}@192.0.2.10
+CSeq: 1 ${method}
+`;
+  assert.deepEqual(h.sent(), [
+    bodyless('501 Not Implemented', copy('FOOBAR'), ALLOW),
+    bodyless('405 Method Not Allowed', copy('REGISTER'), ALLOW),
+    bodyless('420 Bad Extension', copy('OPTIONS'), 'Unsupported: 100rel\n'),
+    bodyless('481 Call/Transaction Does Not Exist', copy('BYE')),
   ]);
-  assert.match(h.sent()[0]!, /\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY\r\n/);
-  assert.match(h.sent()[2]!, /\r\nUnsupported: 100rel\r\n/);
 });
 
 test('admission: a refusal is sent with Retry-After and no call is created', () => {
   const h = harness({ admission: () => ({ ok: false, status: 503, reason: 'Service Unavailable', retryAfter: 30 }) });
   h.send(INVITE);
   assert.equal(h.calls.length, 0);
-  assert.deepEqual(h.lines(), ['SIP/2.0 100 Trying', 'SIP/2.0 503 Service Unavailable']);
-  assert.match(h.sent()[1]!, /\r\nRetry-After: 30\r\n/);
+  assert.deepEqual(h.sent(), [
+    bodyless('100 Trying', inviteCopy().replace(';tag=LOCAL', '')),
+    bodyless('503 Service Unavailable', inviteCopy(), 'Retry-After: 30\n'),
+  ]);
+});
+
+test('digest admission: a peer outside the trusted list gets 401 with one challenge per algorithm, byte for byte', () => {
+  const admission = createAdmission({
+    activeCalls: () => 0,
+    trustedPeers: ['198.51.100.0/24'],
+    digest: { realm: 'ivr.example', credentials: () => undefined },
+  });
+  const h = harness({ admission: admission.hook });
+  h.send(INVITE);
+  assert.equal(h.calls.length, 0);
+  const challenge = h.sent()[1]!;
+  const nonces = [...challenge.matchAll(/nonce="([^"]+)"/g)].map((match) => match[1]);
+  assert.equal(nonces.length, 2);
+  assert.equal(nonces[0], nonces[1]);
+  assert.equal(challenge.replaceAll(nonces[0]!, 'NONCE'), bodyless('401 Unauthorized', inviteCopy(), `WWW-Authenticate: Digest realm="ivr.example", nonce="NONCE", algorithm=SHA-256, qop="auth"
+WWW-Authenticate: Digest realm="ivr.example", nonce="NONCE", algorithm=MD5, qop="auth"
+`));
 });
 
 const withTimer = (se: string, supported = 'Supported: timer\n') => INVITE.replace('Contact:', `Session-Expires: ${se}\n${supported}Contact:`);
@@ -325,8 +390,7 @@ test('Session-Expires below Min-SE → 422 with our Min-SE (RFC 4028 §9)', () =
   const h = harness();
   h.send(withTimer('60'));
   assert.equal(h.calls.length, 0);
-  assert.equal(h.lines().at(-1), 'SIP/2.0 422 Session Interval Too Small');
-  assert.match(h.sent().at(-1)!, /\r\nMin-SE: 90\r\n/);
+  assert.equal(h.sent().at(-1), bodyless('422 Session Interval Too Small', inviteCopy(), 'Min-SE: 90\n'));
 });
 
 test('session timer honoured: refresher=uac, Require: timer; a refresh re-arms; silence ends the call', () => {
@@ -341,7 +405,7 @@ test('session timer honoured: refresher=uac, Require: timer; a refresh re-arms; 
   // Expiry = 120 − min(32, 40) = 88 s. A refresh UPDATE at 60 s re-arms it.
   h.clock.advance(60_000);
   h.send(inDialog('UPDATE', 2, tag, 'Session-Expires: 120;refresher=uac\nSupported: timer\n'));
-  assert.match(h.sent().at(-1)!, /^SIP\/2\.0 200 OK\r\n[^]*Session-Expires: 120;refresher=uac\r\n/);
+  assert.equal(h.sent().at(-1), bodyless('200 OK', dialogCopy('UPDATE', 2), 'Contact: <sip:192.0.2.1:5060>\nSession-Expires: 120;refresher=uac\nRequire: timer\n'));
   h.clock.advance(87_999);
   assert.deepEqual(h.ended, []);
   h.clock.advance(1);
@@ -349,15 +413,103 @@ test('session timer honoured: refresher=uac, Require: timer; a refresh re-arms; 
   assert.match(h.lines().at(-1)!, /^BYE /);
 });
 
-test('a UAC without timer support makes us the refresher: we send UPDATE at half the interval', () => {
+/** The peer's answer to the last request we sent with this method. */
+function peerAnswers(h: ReturnType<typeof harness>, method: string, status: number, reason: string, body = '') {
+  const sent = [...h.channel.sent].reverse().find((entry) => entry.bytes.startsWith(`${method} `));
+  assert.ok(sent, `no ${method} sent`);
+  const extra = body === '' ? [] : [{ name: 'Content-Type', value: 'application/sdp' }];
+  const answer = buildResponse(sent.message as SipRequest, status, reason, extra);
+  answer.body = Buffer.from(body);
+  h.uas.receiveResponse(answer);
+}
+
+/** A call where we are the session-timer refresher (the caller does not support timers), answered and ACKed. */
+function weRefresh(allow: string) {
   const h = harness();
-  h.send(withTimer('180', ''));
-  h.calls[0]!.accept(ANSWER);
-  assert.match(h.sent().at(-1)!, /\r\nSession-Expires: 180;refresher=uas\r\n/);
-  assert.doesNotMatch(h.sent().at(-1)!, /Require: timer/);
-  h.send(inDialog('ACK', 1, h.localTag()));
+  h.send(withTimer('180', `Allow: ${allow}\n`));
+  const call = h.calls[0]!;
+  call.accept(ANSWER);
+  assert.equal(h.sent().at(-1), wire(`SIP/2.0 200 OK
+${inviteCopy()}Contact: <sip:192.0.2.1:5060>
+${ALLOW}Supported: timer
+Session-Expires: 180;refresher=uas
+Content-Type: application/sdp
+Content-Length: ${ANSWER.length}
+
+`).toString() + ANSWER);
+  const tag = h.localTag();
+  h.send(inDialog('ACK', 1, tag));
+  return { ...h, call, tag };
+}
+
+test('we refresh with a body-less UPDATE at half the interval when the peer allows UPDATE; each 2xx re-arms', () => {
+  const h = weRefresh('INVITE, ACK, CANCEL, BYE, UPDATE');
   h.clock.advance(90_000);
-  assert.match(h.sent().at(-1)!, /^UPDATE sip:caller@192\.0\.2\.10:5060 SIP\/2\.0\r\n[^]*Session-Expires: 180;refresher=uas\r\n/);
+  assert.equal(h.sent().at(-1), ours('UPDATE', 2, 'Session-Expires: 180;refresher=uas\nSupported: timer\n'));
+  peerAnswers(h, 'UPDATE', 200, 'OK');
+  h.clock.advance(90_000);
+  assert.equal(h.sent().at(-1), ours('UPDATE', 3, 'Session-Expires: 180;refresher=uas\nSupported: timer\n'));
+  // No answer this time: the session ends at 180 − 32 = 148 s after the last refresh.
+  h.clock.advance(58_000 - 1);
+  assert.deepEqual(h.ended, []);
+  h.clock.advance(1);
+  assert.deepEqual(h.ended, ['session-timer']);
+  assert.equal(h.sent().at(-1), ours('BYE', 4));
+});
+
+test('without UPDATE in the peer Allow we refresh with a re-INVITE offering our SDP unchanged, and ACK its 2xx (RFC 4028 §10)', () => {
+  const h = weRefresh('INVITE, ACK, CANCEL, BYE');
+  const answers: string[] = [];
+  h.call.on('answer', (sdp) => answers.push(sdp));
+  h.clock.advance(90_000);
+  const refresh = ours('INVITE', 2, `Session-Expires: 180;refresher=uas\n${ALLOW}Supported: timer\nContent-Type: application/sdp\n`, ANSWER);
+  assert.equal(h.sent().at(-1), refresh);
+  h.clock.advance(500);
+  assert.equal(h.sent().at(-1), refresh); // Timer A: the INVITE is resent over UDP
+  peerAnswers(h, 'INVITE', 200, 'OK', 'v=0\r\ns=peer\r\n');
+  const ack = h.channel.sent.at(-1)!.bytes;
+  assert.equal(normal(ack), ours('ACK', 2));
+  assert.notEqual(/branch=(\S+)/.exec(ack)![1], /branch=(\S+)/.exec(h.channel.sent.at(-2)!.bytes)![1]); // §17.1.1.3: its own branch
+  assert.deepEqual(answers, ['v=0\r\ns=peer\r\n']);
+  // A retransmitted 2xx gets the same ACK again and changes nothing else.
+  peerAnswers(h, 'INVITE', 200, 'OK', 'v=0\r\ns=peer\r\n');
+  assert.equal(h.channel.sent.at(-1)!.bytes, ack);
+  assert.deepEqual(answers, ['v=0\r\ns=peer\r\n']);
+  // The 2xx refreshed the session: the next refresh is due 90 s later, the call lives on.
+  h.clock.advance(89_999);
+  assert.equal(h.channel.sent.at(-1)!.bytes, ack);
+  h.clock.advance(1);
+  assert.equal(h.sent().at(-1), ours('INVITE', 3, `Session-Expires: 180;refresher=uas\n${ALLOW}Supported: timer\nContent-Type: application/sdp\n`, ANSWER));
+  assert.deepEqual(h.ended, []);
+});
+
+test('offers cross: the peer offer during our refresh re-INVITE gets 491; after our 491 the next offer is served', () => {
+  const h = weRefresh('INVITE, ACK, BYE');
+  h.call.on('reinvite', (offer) => offer.answer(ANSWER));
+  h.clock.advance(90_000);
+  h.send(inDialog('INVITE', 2, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
+  assert.equal(h.sent().at(-1), bodyless('491 Request Pending', dialogCopy('INVITE', 2)));
+  h.send(inDialog('UPDATE', 3, h.tag)); // no offer in it: answered
+  assert.equal(h.sent().at(-1), bodyless('200 OK', dialogCopy('UPDATE', 3), 'Contact: <sip:192.0.2.1:5060>\n'));
+  peerAnswers(h, 'INVITE', 491, 'Request Pending');
+  assert.match(h.sent().at(-1)!, /^ACK sip:caller@192\.0\.2\.10:5060 SIP\/2\.0\r\n[^]*\r\nCSeq: 2 ACK\r\n/); // the transaction ACKs a failure
+  h.send(inDialog('INVITE', 4, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
+  assert.match(h.sent().at(-1)!, /^SIP\/2\.0 200 OK\r\n[^]*CSeq: 4 INVITE\r\n/);
+});
+
+test('a refresh due while the peer offer awaits the application waits for it; refused, the re-INVITE goes out then', () => {
+  const h = weRefresh('INVITE, ACK, BYE');
+  const offers: SdpOffer[] = [];
+  h.call.on('reinvite', (offer) => offers.push(offer));
+  h.clock.advance(89_000);
+  h.send(inDialog('INVITE', 2, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
+  h.clock.advance(1_000);
+  assert.doesNotMatch(h.sent().at(-1)!, /^INVITE /);
+  offers[0]!.reject();
+  assert.deepEqual(h.sent().slice(-2), [
+    bodyless('488 Not Acceptable Here', dialogCopy('INVITE', 2)),
+    ours('INVITE', 2, `Session-Expires: 180;refresher=uas\n${ALLOW}Supported: timer\nContent-Type: application/sdp\n`, ANSWER),
+  ]);
 });
 
 /** Builds the caller's NOTIFY for our REFER subscription. */
@@ -397,6 +549,7 @@ Content-Length: 0
 `).toString());
   h.uas.receiveResponse(referResponse(h, 202, 'Accepted'));
   h.send(notify(h.tag, 2, 'SIP/2.0 100 Trying\r\n'));
+  assert.equal(h.sent().at(-1), bodyless('200 OK', dialogCopy('NOTIFY', 2)));
   h.send(notify(h.tag, 3, 'SIP/2.0 200 OK\r\n', 'terminated;reason=noresource'));
   assert.equal(await result, 'accepted');
   assert.match(h.lines().at(-1)!, /^BYE /);
