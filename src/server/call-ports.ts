@@ -2,7 +2,7 @@
 // ports. The flow runtime never sees the media or SIP layers, only these interfaces.
 import type { DtmfCode, KeyPushResult, KeySink } from '../vault/types.ts';
 import type { Player, PlayItem as MediaPlayItem } from '../media/player.ts';
-import type { PromptStore } from '../media/prompt-store.ts';
+import type { EncodedPrompt } from '../media/prompt-store.ts';
 import type { DtmfReceiver } from '../media/dtmf-receiver.ts';
 import type { IncomingCall } from '../sip/incoming-call.ts';
 import type {
@@ -15,6 +15,7 @@ import type {
   Unsubscribe,
 } from '../flow/ports.ts';
 import { UnknownPromptError } from '../flow/errors.ts';
+import { LANGUAGES } from '../flow/say-as.ts';
 import { leakingSink, testHooks } from './test-hooks.ts';
 
 /** Real time for flow timers (gather timeouts are per call and coarse; the media path has none). */
@@ -26,9 +27,27 @@ export const realScheduler: Scheduler = {
   },
 };
 
-function unknownPrompt(clip: string): UnknownPromptError {
+/** Where one call's play lists are looked up: catalogue clips (`<lang>/<id>`) and its application's audio files. */
+export interface PromptSource {
+  get(clip: string): EncodedPrompt | undefined;
+}
+
+/** play(file) named a file its application does not list under `audio` (so it was never loaded). */
+export class UndeclaredAudioError extends Error {
+  readonly code = 'TRACELESS_AUDIO_NOT_DECLARED';
+  constructor() {
+    // The name stays out of the message: it is whatever the flow passed.
+    super("play(file): the file is not in the application's audio list");
+    this.name = 'UndeclaredAudioError';
+  }
+}
+
+/** A clip nobody loaded: a catalogue prompt the catalogue lacks, or a file the application did not declare. */
+function notLoaded(clip: string): Error {
   const slash = clip.indexOf('/');
-  return new UnknownPromptError(slash > 0 ? clip.slice(0, slash) : '', slash > 0 ? clip.slice(slash + 1) : clip);
+  const language = clip.slice(0, Math.max(slash, 0));
+  if ((LANGUAGES as readonly string[]).includes(language) && !clip.endsWith('.wav')) return new UnknownPromptError(language, clip.slice(slash + 1));
+  return new UndeclaredAudioError();
 }
 
 /**
@@ -48,15 +67,18 @@ export class KeyResponseClock {
   }
 }
 
-/** Plays catalogue clips that were encoded once at start; a clip not loaded is a flow error. */
-export function audioPort(player: Player, prompts: PromptStore, keyResponse: KeyResponseClock): AudioPort {
+/**
+ * Plays clips encoded once at start (catalogue prompts and the application's declared files);
+ * anything not loaded is a flow error, so the caller hears the apology, never silence.
+ */
+export function audioPort(player: Player, prompts: PromptSource, keyResponse: KeyResponseClock): AudioPort {
   return {
     play(items: readonly PlayItem[], opts: { bargeIn: boolean }) {
       keyResponse.responded();
       const list: MediaPlayItem[] = items.map((item) => {
         if ('silenceMs' in item) return { silenceMs: item.silenceMs };
         const prompt = prompts.get(item.clip);
-        if (!prompt) throw unknownPrompt(item.clip);
+        if (!prompt) throw notLoaded(item.clip);
         return { prompt };
       });
       return player.play(list, { bargeIn: opts.bargeIn });

@@ -151,3 +151,46 @@ test('a YAML syntax error names the line', () => {
     }
   });
 });
+
+test('application audio must name .wav files, each once; prompt overlays must be directories', () => {
+  withConfig(
+    `${minimal.replace('agentUri: "sip:agent@127.0.0.1" }', 'agentUri: "sip:agent@127.0.0.1", audio: [hold.mp3, a.wav, a.wav] }')}
+prompts:
+  overlays: [recordings, flow.yaml]
+`,
+    (file, dir) => {
+      writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+      assert.deepEqual(problemsOf(file).sort(), [
+        'applications.demo.audio.0: must name a .wav file',
+        'applications.demo.audio.2: a.wav is listed twice',
+      ]);
+      writeFileSync(file, `${minimal}prompts:\n  overlays: [recordings, flow.yaml]\n`);
+      assert.deepEqual(problemsOf(file), ['prompts.overlays.0: not a readable directory: recordings', 'prompts.overlays.1: not a readable directory: flow.yaml']);
+    },
+  );
+});
+
+test('HTTPS endpoints: parameters travel only in a body (never with GET), each named once; rows is a field name', () => {
+  withConfig(
+    `${minimal}backends:
+  permits:
+    type: https
+    allowedHosts: [permits.example]
+    endpoints:
+      status: { method: GET, url: "https://permits.example/v1/status", params: [plate] }
+      lookup: { method: POST, url: "https://permits.example/v1/lookup", params: [plate, plate], rows: "data.items" }
+      ok: { method: PUT, url: "https://permits.example/v1/ok", params: [plate, pin], rows: results }
+    tls: { caFile: ca.pem, certFile: c.pem, keyFile: k.pem }
+`,
+    (file) => {
+      assert.deepEqual(
+        problemsOf(file).filter((problem) => problem.startsWith('backends')).sort(),
+        [
+          'backends.permits.endpoints.lookup.params: a parameter is named twice',
+          'backends.permits.endpoints.lookup.rows: a JSON field name (letters, digits, _ and -)',
+          'backends.permits.endpoints.status.params: a GET sends no body: use POST or PUT to pass parameters',
+        ],
+      );
+    },
+  );
+});
