@@ -170,7 +170,7 @@ export class HttpsJsonConnector {
       if (error instanceof BackendUnavailableError || error instanceof EgressDeniedError) throw error;
       this.reachable = false;
       const { reason, detail } = classifyNetworkError(error);
-      this.logger.warn({ event: 'backend.unavailable', backend: this.name, reason, detail }, 'backend request failed');
+      this.logger.warn({ backend: this.name, reason, detail }, 'backend request failed');
       throw new BackendUnavailableError(this.name, reason, detail);
     } finally {
       payload?.fill(0);

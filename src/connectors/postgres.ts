@@ -165,7 +165,7 @@ export class PostgresConnector {
     this.maxSecretBytes = positive(config.maxSecretBytes, DEFAULTS.maxSecretBytes, `${path}.maxSecretBytes`);
     const statementTimeout = positive(config.statementTimeoutMs, DEFAULTS.statementTimeoutMs, `${path}.statementTimeoutMs`);
     const warnInsecure = (): void =>
-      this.logger.warn({ event: 'backend.insecure', backend: this.name }, 'INSECURE plaintext database connection (insecureDevelopment)');
+      this.logger.warn({ backend: this.name }, 'INSECURE plaintext database connection (insecureDevelopment)');
     if (this.insecure) warnInsecure();
     this.pool = new pg.Pool({
       // Every new connection in insecure mode is announced, whether or not it succeeds.
@@ -192,7 +192,7 @@ export class PostgresConnector {
     // An idle connection that dies is dropped by the pool; record it, never crash.
     this.pool.on('error', (error) => {
       this.reachable = false;
-      this.logger.warn({ event: 'backend.connection_lost', backend: this.name, reason: classifyNetworkError(error).reason }, 'backend connection lost');
+      this.logger.warn({ backend: this.name, reason: classifyNetworkError(error).reason }, 'backend connection lost');
     });
   }
 
@@ -203,7 +203,7 @@ export class PostgresConnector {
       for (let index = 0; index < this.poolSize; index += 1) clients.push(await this.checkout());
       return true;
     } catch (error) {
-      this.logger.warn({ event: 'backend.warm_failed', backend: this.name, reason: (error as BackendUnavailableError).reason }, 'backend not reachable at start');
+      this.logger.warn({ backend: this.name, reason: (error as BackendUnavailableError).reason }, 'backend not reachable at start');
       return false;
     } finally {
       for (const client of clients) client.release();
@@ -246,7 +246,7 @@ export class PostgresConnector {
       if (operation.sensitiveColumns.size > 0) await scrubClearOut(this.name, client, query.replyBytes);
       this.reachable = true;
       healthy = true;
-      this.logger.debug({ event: 'backend.query', backend: this.name, operation: operationName, rows: result.rowCount, latencyMs: elapsedMs() }, 'backend query');
+      this.logger.debug({ backend: this.name, operation: operationName, rows: result.rowCount, latencyMs: elapsedMs() }, 'backend query');
       return result;
     } catch (error) {
       if (error instanceof BackendUnavailableError) {
@@ -254,7 +254,7 @@ export class PostgresConnector {
         healthy = error.reason === 'rejected';
         this.reachable = healthy;
         this.logger.warn(
-          { event: 'backend.unavailable', backend: this.name, operation: operationName, reason: error.reason, detail: error.detail, latencyMs: elapsedMs() },
+          { backend: this.name, operation: operationName, reason: error.reason, detail: error.detail, latencyMs: elapsedMs() },
           'backend query failed',
         );
       }
