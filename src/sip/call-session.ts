@@ -52,8 +52,8 @@ export class CallSession implements CallControl {
   readonly call: IncomingCall;
   private sessionTimer: SessionTimer | undefined;
   private lastLocalSdp = '';
-  /** The peer's offer waits for the application's answer. */
-  private offerPending = false;
+  /** The peer's offer waiting for the application's answer (one at a time, §14.2). */
+  private pendingOffer: { readonly request: SipRequest; readonly transaction: ServerTransaction; readonly guard: TimerSlot } | undefined;
   /** Our refresh re-INVITE (an offer) waits for its final response. */
   private localOfferPending = false;
   /** A refresh fell due while the peer's offer was pending; sent once that offer is refused. */
@@ -67,7 +67,6 @@ export class CallSession implements CallControl {
   private readonly refresh: TimerSlot;
   private readonly transferTimeout: TimerSlot;
   private readonly answerTimeout: TimerSlot;
-  private readonly offerGuards = new Set<TimerSlot>();
 
   constructor(
     private readonly host: SessionHost,
@@ -220,7 +219,7 @@ export class CallSession implements CallControl {
       transaction.respond(buildResponse(request, 491, 'Request Pending'));
       return;
     }
-    if (this.offerPending) {
+    if (this.pendingOffer !== undefined) {
       // §14.2: an offer while another is in progress → 500 with a random Retry-After (0–10 s).
       transaction.respond(buildResponse(request, 500, 'Server Internal Error', [{ name: 'Retry-After', value: String(randomInt(0, 11)) }]));
       return;
@@ -247,23 +246,19 @@ export class CallSession implements CallControl {
       transaction.respond(buildResponse(request, 488, 'Not Acceptable Here'));
       return;
     }
-    this.offerPending = true;
-    let settled = false;
-    // An offer the application never answers is refused, leaving the session as it was (§14.2).
-    const guard = new TimerSlot(this.host.scheduler);
-    this.offerGuards.add(guard);
+    const pending = { request, transaction, guard: new TimerSlot(this.host.scheduler) };
+    this.pendingOffer = pending;
     const settle = (fn: () => void) => {
-      if (settled || this.machine.is('ended')) return;
-      settled = true;
-      this.offerPending = false;
-      guard.stop();
-      this.offerGuards.delete(guard);
+      if (this.pendingOffer !== pending) return; // answered already, or the call ended (487)
+      this.pendingOffer = undefined;
+      pending.guard.stop();
       fn();
       // A successful answer restarted the session timer; after a refusal the due refresh goes out now.
       if (this.refreshWaiting && this.sessionTimer !== undefined) this.sendRefresh(this.sessionTimer);
     };
     const refuse = () => settle(() => transaction.respond(buildResponse(request, 488, 'Not Acceptable Here')));
-    guard.start(this.host.answerTimeoutMs, refuse);
+    // An offer the application never answers is refused, leaving the session as it was (§14.2).
+    pending.guard.start(this.host.answerTimeoutMs, refuse);
     this.call.emit('reinvite', {
       sdp: request.body.toString('utf8'),
       method: isInvite ? 'INVITE' : 'UPDATE',
@@ -343,7 +338,7 @@ export class CallSession implements CallControl {
       this.host.transactions.sendRequest(update, this.channel, { onResponse: refreshed, onFailure: () => undefined });
       return;
     }
-    if (this.offerPending) {
+    if (this.pendingOffer !== undefined) {
       this.refreshWaiting = true; // a re-INVITE now would cross the peer's offer (§14.2)
       return;
     }
@@ -405,8 +400,14 @@ export class CallSession implements CallControl {
   private end(cause: EndCause): void {
     if (this.machine.is('ended')) return;
     this.machine.move('ended');
-    for (const slot of [this.retransmit2xx, this.ackTimeout, this.expiry, this.refresh, this.answerTimeout, ...this.offerGuards]) slot.stop();
-    this.offerGuards.clear();
+    for (const slot of [this.retransmit2xx, this.ackTimeout, this.expiry, this.refresh, this.answerTimeout]) slot.stop();
+    const offer = this.pendingOffer;
+    this.pendingOffer = undefined;
+    if (offer !== undefined) {
+      // §15.1.2: a request still pending when the dialog ends is answered 487.
+      offer.guard.stop();
+      offer.transaction.respond(buildResponse(offer.request, 487, 'Request Terminated'));
+    }
     this.unacknowledged = undefined;
     this.dialog.terminate();
     this.host.forget(this);

@@ -259,6 +259,18 @@ Content-Length: 17
   assert.deepEqual(h.ended, []);
 });
 
+test('an offer still waiting for the application when the call ends is answered 487 (§15.1.2)', () => {
+  const h = answered();
+  h.call.on('reinvite', () => undefined); // listens, has not answered yet
+  h.send(inDialog('INVITE', 2, h.tag, 'Content-Type: application/sdp\n', 'v=0\r\n'));
+  h.send(inDialog('BYE', 3, h.tag));
+  assert.deepEqual(h.sent().slice(-2), [bodyless('200 OK', dialogCopy('BYE', 3)), bodyless('487 Request Terminated', dialogCopy('INVITE', 2))]);
+  assert.deepEqual(h.ended, ['remote-bye']);
+  h.send(inDialog('ACK', 2, h.tag, '', '', 'z9hG4bKinvite2')); // the ACK for the 487
+  h.clock.runAll();
+  assert.equal(h.uas.transactions.size, 0);
+});
+
 test('UPDATE with an offer is answered through the same reinvite event', () => {
   const h = answered();
   h.call.on('reinvite', (offer) => offer.answer(`v=0\r\ns=${offer.method}\r\n`));
