@@ -43,7 +43,10 @@ export interface InfoMessage {
 export interface IncomingCallEvents {
   reinvite: [offer: SdpOffer];
   info: [info: InfoMessage];
-  /** Delayed offer (§13.2.1, §14.2): the INVITE had no SDP, our 200 carried the offer, the ACK the answer. */
+  /**
+   * The peer's answer to an offer of ours: after a delayed offer (§13.2.1, §14.2) the ACK's SDP;
+   * after our session-refresh re-INVITE (RFC 4028 §10) the SDP of its 2xx.
+   */
   answer: [sdp: string];
   /** Emitted exactly once. */
   ended: [cause: EndCause];
