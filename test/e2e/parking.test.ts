@@ -7,10 +7,13 @@
 // call is checked for exactly one call record and a verified wipe.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import pg from 'pg';
 import { DemoCallLog, DemoProcess, type DemoEvent } from '../support/demo-process.ts';
 import { TestCall, type ReferReceived, type SipTransportKind } from '../support/test-caller.ts';
 import { connectAuditor } from '../../apps/parking/auditor.ts';
+import { interopSkip } from '../support/interop.ts';
 
 let demo: DemoProcess;
 const calls: TestCall[] = [];
@@ -137,6 +140,36 @@ test('plate path: 7ABC123 keyed 7222123, state 01 → both tickets, $130.00 due 
   const cdr = await assertEnded(phone, log, 'transferred', 'transfer');
   assert.deepEqual(queries(log), ['unpaidByPlate:ok:2'], 'both of the plate\'s unpaid tickets');
   assert.equal((cdr.backendLatencies as unknown[]).length, 1, 'the lookup\'s latency is in the record');
+});
+
+test('the banner says how to call: the SIP URI, a sipp one-liner and a baresip line', () => {
+  // The banner is written right after demo.ready, before any call; stdout is read in order,
+  // so once a call's lines have arrived (the test above) every banner line has been read.
+  assert.ok(demo.events.some((e) => e.event === 'call.start'));
+  const port = demo.info.sip.port;
+  const uri = `sip:3115550100@127.0.0.1:${port}`;
+  assert.ok(demo.textLines.includes(`  call it:  ${uri}`), demo.textLines.join('\n'));
+  assert.ok(demo.textLines.includes(`  sipp:     sipp -sn uac -m 1 -s 3115550100 127.0.0.1:${port}`), demo.textLines.join('\n'));
+  assert.ok(demo.textLines.includes(`  baresip:  baresip -e "/dial ${uri}"`), demo.textLines.join('\n'));
+});
+
+test('the printed sipp one-liner places a call the demo answers', { skip: interopSkip('sipp') }, async () => {
+  const line = demo.textLines.find((text) => text.startsWith('  sipp:'));
+  assert.ok(line);
+  const [command, ...args] = line.slice('  sipp:'.length).trim().split(/\s+/);
+  assert.equal(command, 'sipp');
+  const from = demo.cursor;
+  // As printed, plus loopback-only binding and a bound on the run (never a hang in a test).
+  const sipp = spawn('sipp', [...args, '-i', '127.0.0.1', '-timeout', '30s', '-timeout_error', '-nostdin'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  sipp.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const [code] = (await once(sipp, 'close')) as [number | null];
+  assert.equal(code, 0, `sipp's call succeeded: ${stderr.slice(-2000)}`);
+  const { event } = await demo.waitFor((e) => e.event === 'call.start', { from, what: 'call.start from sipp' });
+  const log = new DemoCallLog(demo, String(event.callId), from);
+  await log.next((e) => e.event === 'call.answer', 'call.answer');
+  const cdr = await log.cdr();
+  assert.equal(cdr.hangupCause, 'remote-bye', 'sipp hung up with BYE');
 });
 
 test('citation path: 12345678 paid with 4111111111111111 and approved; the city database records it', async () => {
