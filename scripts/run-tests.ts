@@ -20,7 +20,9 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--expose-gc', '--test', '--test-concurrency=1', ...files],
+  // Ten minutes per test: the longest (the residue run) takes about four; a hung test
+  // fails with its name instead of stalling CI.
+  ['--import', 'tsx', '--expose-gc', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
