@@ -33,12 +33,15 @@ export interface LivenessPolicy {
   maxEventLoopDelayMs?: number;
 }
 
+/** One backend or the payment gateway, as the server's backends report it. */
 export interface BackendHealth {
-  /** Configured backend name. */
+  /** Configured backend name (the payment gateway's connector name for kind 'payment'). */
   readonly name: string;
-  readonly reachable: boolean;
-  /** A required backend's outage makes the instance unready; others only warn. Default true. */
-  readonly required?: boolean;
+  readonly kind: 'postgres' | 'https' | 'payment';
+  /** null: not known yet (no probe or request has finished). */
+  readonly reachable: boolean | null;
+  /** Plaintext, unverified connections (insecureDevelopment). */
+  readonly insecure: boolean;
 }
 
 export interface ReadinessInputs {
@@ -56,6 +59,13 @@ export interface ReadinessPolicy {
   requireMemoryLock?: boolean;
 }
 
+const UNREACHABLE_HINT: Record<BackendHealth['kind'], string> = {
+  postgres: 'database unreachable: callers are offered an agent',
+  https: 'backend unreachable: callers are offered an agent',
+  payment: 'payment gateway unreachable: payments fail and callers are offered an agent',
+};
+const UNKNOWN_HINT = 'not known yet: no connection or request to it has finished';
+const INSECURE_HINT = 'insecureDevelopment: plaintext, unverified connection — for development only; configure TLS before real calls';
 const MEMLOCK_HINT = 'raise RLIMIT_MEMLOCK: `ulimit -l unlimited` in the start wrapper, or LimitMEMLOCK=infinity in the systemd unit';
 const DEFAULT_MAX_LOOP_DELAY_MS = 5000;
 
@@ -85,6 +95,23 @@ function memlockCheck(state: MemlockState, required: boolean): HealthCheck {
   return { name: 'memlock', status: required ? 'fail' : 'warn', observed: state, hint: MEMLOCK_HINT };
 }
 
+/**
+ * A backend's reachability — an outage fails readiness (new calls would only reach the agent
+ * fallback), not knowing yet only warns (an HTTPS backend is known after its first request) —
+ * and, in insecure development mode, a warning that its connection is plaintext.
+ */
+function backendChecks(backend: BackendHealth): HealthCheck[] {
+  const name = `${backend.kind === 'payment' ? 'payment' : 'backend'}:${backend.name}`;
+  const reachability: HealthCheck =
+    backend.reachable === true
+      ? { name, status: 'pass', observed: true }
+      : backend.reachable === false
+        ? { name, status: 'fail', observed: false, hint: UNREACHABLE_HINT[backend.kind] }
+        : { name, status: 'warn', observed: 'unknown', hint: UNKNOWN_HINT };
+  if (!backend.insecure) return [reachability];
+  return [reachability, { name: `${name}:insecure`, status: 'warn', observed: true, hint: INSECURE_HINT }];
+}
+
 export function readiness(inputs: ReadinessInputs, policy: ReadinessPolicy = {}): HealthReport {
   const checks: HealthCheck[] = [
     inputs.started ? { name: 'started', status: 'pass' } : { name: 'started', status: 'fail', hint: 'start-up has not finished' },
@@ -95,11 +122,7 @@ export function readiness(inputs: ReadinessInputs, policy: ReadinessPolicy = {})
       ? { name: 'cells', status: 'pass', observed: inputs.cells.free }
       : { name: 'cells', status: 'fail', observed: 0, hint: `all ${inputs.cells.total} cells busy: new calls get 503` },
     memlockCheck(inputs.memlock, policy.requireMemoryLock ?? true),
-    ...inputs.backends.map((backend): HealthCheck => {
-      const name = `backend:${backend.name}`;
-      if (backend.reachable) return { name, status: 'pass', observed: true };
-      return { name, status: (backend.required ?? true) ? 'fail' : 'warn', observed: false, hint: 'backend unreachable: callers are offered an agent' };
-    }),
+    ...inputs.backends.flatMap(backendChecks),
   ];
   return { status: overall(checks), checks };
 }

@@ -8,7 +8,7 @@ const healthy: ReadinessInputs = {
   draining: false,
   cells: { free: 10, total: 10 },
   memlock: 'locked',
-  backends: [{ name: 'city-db', reachable: true }],
+  backends: [{ name: 'city-db', kind: 'postgres', reachable: true, insecure: false }],
 };
 
 function check(inputs: ReadinessInputs, name: string) {
@@ -37,7 +37,7 @@ test('each readiness rule fails on its own input', () => {
     ['draining', { draining: true }],
     ['cells', { cells: { free: 0, total: 10 } }],
     ['memlock', { memlock: 'unlocked' }],
-    ['backend:city-db', { backends: [{ name: 'city-db', reachable: false }] }],
+    ['backend:city-db', { backends: [{ name: 'city-db', kind: 'postgres', reachable: false, insecure: false }] }],
   ];
   for (const [name, change] of failing) {
     const report = readiness({ ...healthy, ...change });
@@ -55,10 +55,49 @@ test('failing checks carry a hint an operator can act on', () => {
   assert.match(check({ ...healthy, cells: { free: 0, total: 10 } }, 'cells')?.hint ?? '', /all 10 cells busy/);
 });
 
-test('an optional backend or a relaxed memory-lock policy only warns, and a warning still serves', () => {
-  const optionalDown = readiness({ ...healthy, backends: [{ name: 'crm', reachable: false, required: false }] });
-  assert.equal(optionalDown.status, 'warn');
-  assert.equal(httpStatus(optionalDown), 200);
+test('HTTPS backends and the payment gateway are checked like the database: down fails, not yet known warns', () => {
+  const backends: ReadinessInputs['backends'] = [
+    { name: 'city-db', kind: 'postgres', reachable: true, insecure: false },
+    { name: 'dmv', kind: 'https', reachable: null, insecure: false },
+    { name: 'gateway', kind: 'payment', reachable: true, insecure: false },
+  ];
+  const fresh = readiness({ ...healthy, backends });
+  assert.deepEqual(
+    fresh.checks.slice(4).map((c) => [c.name, c.status, c.observed]),
+    [
+      ['backend:city-db', 'pass', true],
+      ['backend:dmv', 'warn', 'unknown'],
+      ['payment:gateway', 'pass', true],
+    ],
+  );
+  assert.equal(fresh.status, 'warn', 'not knowing yet still serves');
+  assert.equal(httpStatus(fresh), 200);
+  assert.match(fresh.checks[5]?.hint ?? '', /not known yet/);
+
+  for (const [index, kind] of [[1, 'https'], [2, 'payment']] as const) {
+    const down = backends.map((backend, i) => (i === index ? { ...backend, reachable: false } : backend));
+    const report = readiness({ ...healthy, backends: down });
+    assert.equal(httpStatus(report), 503, kind);
+    const failed = report.checks.filter((c) => c.status === 'fail');
+    assert.equal(failed.length, 1, kind);
+    assert.equal(failed[0]?.observed, false);
+    assert.match(failed[0]?.hint ?? '', kind === 'payment' ? /payment gateway unreachable/ : /backend unreachable/);
+  }
+});
+
+test('a backend in insecure development mode adds a warning of its own, with what to do', () => {
+  const report = readiness({ ...healthy, backends: [{ name: 'city-db', kind: 'postgres', reachable: true, insecure: true }] });
+  assert.equal(report.status, 'warn');
+  assert.equal(httpStatus(report), 200, 'it still serves: the flag is a development choice');
+  const insecure = report.checks.find((c) => c.name === 'backend:city-db:insecure');
+  assert.equal(insecure?.status, 'warn');
+  assert.equal(insecure?.observed, true);
+  assert.match(insecure?.hint ?? '', /insecureDevelopment: plaintext, unverified/);
+  assert.equal(report.checks.find((c) => c.name === 'backend:city-db')?.status, 'pass', 'reachability is its own check');
+  assert.equal(readiness(healthy).checks.some((c) => c.name.endsWith(':insecure')), false, 'no insecure check for a TLS backend');
+});
+
+test('a relaxed memory-lock policy only warns, and a warning still serves', () => {
   const relaxed = readiness({ ...healthy, memlock: 'unlocked' }, { requireMemoryLock: false });
   assert.equal(relaxed.status, 'warn');
 });
