@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { MaskedCaller } from './caller-mask.ts';
 import { isMaskedCaller } from './caller-mask.ts';
 import type { CallOutcome } from './events.ts';
-import { CALL_OUTCOMES, isLogId, isPhoneNumber } from './events.ts';
+import { CALL_OUTCOMES, isDialledLabel, isLogId } from './events.ts';
 
 /** Bounds that keep one record one modest line, however long or looping the call. */
 export const MAX_RECORDED_STEPS = 64;
@@ -18,7 +18,8 @@ const isoTime = z.iso.datetime();
 
 export const callRecordSchema = z.strictObject({
   callId: logId,
-  dialled: z.string().refine(isPhoneNumber, 'digits with an optional +'),
+  /** A configured number, or "other" for any number the configuration does not name. */
+  dialled: z.string().refine(isDialledLabel, 'a configured number (digits with an optional +) or "other"'),
   caller: z.string().refine(isMaskedCaller, 'a masked caller'),
   startTime: isoTime,
   answerTime: isoTime.nullable(),

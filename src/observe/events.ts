@@ -19,7 +19,7 @@ export type FieldSpec = (
   | { readonly kind: 'ms' }
   | { readonly kind: 'bool' }
   | { readonly kind: 'text'; readonly max: number }
-  | { readonly kind: 'phone' }
+  | { readonly kind: 'dialled' }
   | { readonly kind: 'caller' }
   | { readonly kind: 'sip' }
 ) & { readonly optional?: true };
@@ -42,13 +42,18 @@ const text = (max: number) => ({ kind: 'text', max }) as const;
 const optional = <F extends FieldSpec>(spec: F) => ({ ...spec, optional: true }) as const;
 
 export const CALL_OUTCOMES = ['completed', 'transferred', 'abandoned', 'failed', 'rejected'] as const;
+/**
+ * How a dialled number that is not one of the configured numbers is logged and recorded: the
+ * Request-URI user part is whatever the caller sent (a card number, a probe), never ours to write.
+ */
+export const UNLISTED_DIALLED = 'other';
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 const transport = oneOf('udp', 'tcp', 'tls');
 
 export const EVENTS = {
   'call.start': {
     level: 'info',
-    fields: { callId: id, dialled: { kind: 'phone' }, caller: { kind: 'caller' }, app: optional(id), transport: optional(transport), srtp: optional(bool) },
+    fields: { callId: id, dialled: { kind: 'dialled' }, caller: { kind: 'caller' }, app: optional(id), transport: optional(transport), srtp: optional(bool) },
   },
   'call.answer': { level: 'info', fields: { callId: id, setupMs: optional(ms) } },
   'flow.step': { level: 'info', fields: { callId: id, step: id, kind: optional(id) } },
@@ -85,7 +90,8 @@ export const EVENTS = {
   },
   transfer: { level: 'info', fields: { callId: id, target: id, outcome: oneOf('accepted', 'failed', 'timeout'), latencyMs: optional(ms) } },
   'call.end': { level: 'info', fields: { callId: id, outcome: oneOf(...CALL_OUTCOMES), cause: id, durationMs: ms } },
-  'sip.reject': { level: 'info', fields: { method: id, status: count, reason: id, transport: optional(transport) } },
+  /** A request refused with a final failure; for an INVITE, callId names its call record. */
+  'sip.reject': { level: 'info', fields: { callId: optional(id), method: id, status: count, reason: id, transport: optional(transport) } },
   'sip.trace': { level: 'trace', fields: { direction: oneOf('in', 'out'), transport, bytes: count, message: { kind: 'sip' } } },
   'media.inactive': { level: 'info', fields: { callId: id, silentMs: ms } },
   'cell.wipe': { level: 'info', fields: { callId: optional(id), cell: count, bytes: count, verified: bool, durationMs: ms } },
@@ -93,6 +99,8 @@ export const EVENTS = {
     level: 'info',
     fields: { version: text(40), cells: count, memlock: oneOf('locked', 'unlocked', 'unsupported'), sipListeners: optional(count), adminListener: optional(text(80)) },
   },
+  /** The pool's last act at shutdown: every cell wiped again and read back, calls still in one ended. */
+  'vault.shutdown': { level: 'info', fields: { callsEnded: count, cellsWiped: count, verified: bool } },
   'server.drain': { level: 'info', fields: { phase: oneOf('started', 'complete', 'timeout'), activeCalls: count, elapsedMs: optional(ms) } },
   'config.error': { level: 'error', fields: { path: text(200), problem: text(200) } },
   'security.warning': { level: 'warn', fields: { code: id, detail: optional(text(200)) } },
@@ -155,8 +163,13 @@ export function isLogId(value: string): boolean {
 }
 
 /** A telephone number as digits with an optional '+'. */
-export function isPhoneNumber(value: string): boolean {
+function isPhoneNumber(value: string): boolean {
   return value.length > 0 && value.length <= MAX_PHONE && allChars(value, isPhoneChar);
+}
+
+/** A dialled number as logs and records carry it: a configured number, or UNLISTED_DIALLED. */
+export function isDialledLabel(value: string): boolean {
+  return value === UNLISTED_DIALLED || isPhoneNumber(value);
 }
 
 function validatorFor(spec: FieldSpec): Validator {
@@ -178,8 +191,8 @@ function validatorFor(spec: FieldSpec): Validator {
       const max = spec.max;
       return (v) => (typeof v === 'string' ? (v.length > max ? `${v.slice(0, max)}…` : v) : INVALID);
     }
-    case 'phone':
-      return (v) => (typeof v === 'string' && isPhoneNumber(v) ? v : INVALID);
+    case 'dialled':
+      return (v) => (typeof v === 'string' && isDialledLabel(v) ? v : INVALID);
     case 'caller':
       return (v) => (typeof v === 'string' && isMaskedCaller(v) ? v : INVALID);
     case 'sip':

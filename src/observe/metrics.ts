@@ -64,6 +64,11 @@ export interface Metrics {
   backendQuery(backend: string, outcome: BackendOutcome, ms: number): void;
   payment(result: PaymentResult, ms: number): void;
   wipe(observation: WipeObservation): void;
+  /**
+   * The pool's final wipe of every cell at shutdown. Its report has one verdict for all of them,
+   * so one failed read-back counts every cell as verified="false": a defect is never hidden.
+   */
+  poolShutdown(report: { cellsWiped: number; verified: boolean }): void;
   mediaClockLatenessMs(ms: number): void;
   /** One ended call's dropped incoming packets, by reason (zero counts may be left out). */
   rtpDropped(byReason: Readonly<Record<string, number>>): void;
@@ -245,6 +250,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
       wipes.inc({ verified: verified ? 'true' : 'false' });
       wipedBytes.inc(bytes);
       wipeDuration.observe(seconds(durationMs));
+    },
+    poolShutdown({ cellsWiped, verified }) {
+      wipes.inc({ verified: verified ? 'true' : 'false' }, cellsWiped);
     },
     mediaClockLatenessMs(ms) {
       mediaLateness.observe(seconds(ms));

@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { CellPool } from '../vault/cell-pool.ts';
 import type { Cell, ReleaseReason, ReleaseReport } from '../vault/cell.ts';
 import type { IncomingCall, EndCause } from '../sip/incoming-call.ts';
+import type { TransportKind } from '../sip/transport.ts';
 import { CallMedia, type MediaServices } from '../media/call-media.ts';
 import { Player } from '../media/player.ts';
 import { DtmfReceiver } from '../media/dtmf-receiver.ts';
@@ -13,7 +14,7 @@ import { INFO_DTMF_TYPES } from '../media/dtmf-info.ts';
 import type { PromptStore } from '../media/prompt-store.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { CallOutcome } from '../observe/events.ts';
+import { UNLISTED_DIALLED, type CallOutcome } from '../observe/events.ts';
 import { startCallRecord, type CallRecordBuilder } from '../observe/call-record.ts';
 import type { CallerMasker } from '../observe/caller-mask.ts';
 import type { Flow } from '../flow/define-flow.ts';
@@ -42,24 +43,99 @@ export interface CallHandlerServices {
   readonly metrics: Metrics;
   readonly callerMask: CallerMasker;
   readonly inbandDtmf: boolean;
-  /** Called with every call's cell so shutdown can end calls still running. */
-  readonly track: (call: IncomingCall, done: Promise<void>) => void;
+  /** The numbers the configuration names: only these are logged as dialled, any other as "other". */
+  readonly configuredNumbers: ReadonlySet<string>;
+  /** Called with every call as it arrives, so drain can wait for it and shutdown can end it. */
+  readonly track: (call: ActiveCall) => void;
+}
+
+/** Why the server itself ended a call that was still up (its record's hang-up cause). */
+export type CutCause = 'drain-timeout' | 'shutdown';
+
+/** One call as the server's lifecycle sees it. */
+export interface ActiveCall {
+  /** Settles once the call has ended, its cell is wiped and its record written. */
+  readonly done: Promise<void>;
+  /** Hangs the call up from our side; it ends as outcome 'failed' with this cause. */
+  cut(cause: CutCause): void;
 }
 
 const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * The dialled number as logs and records may carry it. The Request-URI user part is whatever
+ * the caller sent — an unconfigured number routed to "not in service" can be a card number —
+ * so only the numbers the configuration names are written; every other is "other".
+ */
+export function dialledLabel(dialled: string, configured: ReadonlySet<string>): string {
+  return configured.has(dialled) ? dialled : UNLISTED_DIALLED;
+}
+
+/** A request refused with a final failure response. */
+export interface Rejection {
+  readonly method: string;
+  readonly status: number;
+  /** Why, as a log id of our own (e.g. full, rate-limited, draining, untrusted, no-cell). */
+  readonly reason: string;
+  readonly transport: TransportKind;
+  /** Request-URI user part, when known (logged only if configured). */
+  readonly dialled?: string;
+  /** From user part, when known (masked before it is written). */
+  readonly caller?: string;
+}
+
+export type RejectionServices = Pick<CallHandlerServices, 'logger' | 'metrics' | 'callerMask' | 'configuredNumbers'>;
+
+function logRejection(logger: Logger, callId: string | undefined, rejection: Rejection): void {
+  const { method, status, reason, transport } = rejection;
+  logger.event('sip.reject', { ...(callId === undefined ? {} : { callId }), method, status, reason, transport });
+}
+
+/**
+ * Every refused INVITE is a call attempt that ended: a sip.reject line, calls_total{outcome=
+ * "rejected"} and its call record (never answered, no cell so no wipe, hang-up cause = reason).
+ * A 401 is the exception: it is the first half of every digest-authenticated call (the caller
+ * retries with credentials), so it gets the line alone — counting it would record each
+ * authenticated call twice, once as rejected. Other methods get the line alone: no call.
+ */
+export function recordRejection(rejection: Rejection, services: RejectionServices): void {
+  if (rejection.method !== 'INVITE' || rejection.status === 401) {
+    logRejection(services.logger, undefined, rejection);
+    return;
+  }
+  const callId = newCallId();
+  logRejection(services.logger, callId, rejection);
+  const record = startCallRecord({
+    callId,
+    dialled: dialledLabel(rejection.dialled ?? '', services.configuredNumbers),
+    caller: services.callerMask.mask(rejection.caller ?? ''),
+    sink: services.logger,
+  });
+  record.finish('rejected', rejection.reason);
+  services.metrics.callEnded('rejected');
+}
 
 function releaseReason(outcome: FlowOutcome['status'] | 'rejected'): ReleaseReason {
   return outcome;
 }
 
-/** What ended the call on the SIP side, as the call record's hang-up cause. */
-function causeOf(cause: EndCause | null, mediaTimedOut: boolean): string {
+/** What ended the call, as the call record's hang-up cause. */
+function causeOf(cause: EndCause | null, mediaTimedOut: boolean, flowFailed = false): string {
   if (mediaTimedOut) return 'media-timeout';
+  // A flow that threw hangs up itself (after its apology): ours, but not an ordinary goodbye.
+  if (flowFailed && (cause === null || cause === 'local-bye')) return 'flow-error';
   return cause ?? 'local-bye';
 }
 
 export function handleIncomingCall(call: IncomingCall, services: CallHandlerServices): void {
-  services.track(call, runCall(call, services));
+  const cut: { cause: CutCause | null } = { cause: null };
+  services.track({
+    done: runCall(call, services, cut),
+    cut(cause) {
+      cut.cause ??= cause;
+      call.hangup();
+    },
+  });
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
@@ -74,31 +150,27 @@ function newCallId(): string {
   return id;
 }
 
-async function runCall(call: IncomingCall, services: CallHandlerServices): Promise<void> {
-  const { logger, metrics } = services;
+async function runCall(call: IncomingCall, services: CallHandlerServices, cut: { readonly cause: CutCause | null }): Promise<void> {
+  const { logger } = services;
   const setupStart = performance.now();
-  const callId = newCallId();
-  const log = logger.child({ callId, component: 'call' });
-  const record = startCallRecord({
-    callId,
-    dialled: call.dialled,
-    caller: services.callerMask.mask(call.caller),
-    sink: logger,
-  });
   const app = services.apps.get(call.application);
   const cell = app ? services.pool.acquire() : null;
   if (!app || !cell) {
     // Admission already checked for a free cell; this covers the race and a routing slip.
     call.reject(503, 'Service Unavailable', [{ name: 'Retry-After', value: RETRY_AFTER_SECONDS }]);
-    log.event('sip.reject', { method: 'INVITE', status: 503, reason: app ? 'no-cell' : 'no-app', transport: call.transport });
-    record.finish('rejected', app ? 'no-cell' : 'no-app');
-    metrics.callEnded('rejected');
+    const { dialled, caller, transport } = call;
+    recordRejection({ method: 'INVITE', status: 503, reason: app ? 'no-cell' : 'no-app', transport, dialled, caller }, services);
     return;
   }
+  const callId = newCallId();
+  const log = logger.child({ callId, component: 'call' });
+  const dialled = dialledLabel(call.dialled, services.configuredNumbers);
+  const caller = services.callerMask.mask(call.caller);
+  const record = startCallRecord({ callId, dialled, caller, sink: logger });
   log.event('call.start', {
     callId,
-    dialled: call.dialled,
-    caller: services.callerMask.mask(call.caller),
+    dialled,
+    caller,
     app: app.name,
     transport: call.transport,
   });
@@ -113,6 +185,9 @@ async function runCall(call: IncomingCall, services: CallHandlerServices): Promi
     call.hangup();
     ending = { outcome: 'failed', cause: 'internal-error' };
   }
+  // Ended by our drain limit or shutdown: not the caller's choice, and not a finished call.
+  // (Our hang-up reaches the flow as the caller's: it ends 'abandoned'.)
+  if (cut.cause !== null && ending.outcome === 'abandoned') ending = { outcome: 'failed', cause: cut.cause };
   finish({ callId, startedAt: setupStart }, cell, record, services, ending.outcome, ending.cause);
 }
 
@@ -149,7 +224,7 @@ async function serveCall(
   );
   if (!answered.ok) {
     call.reject(answered.error.status, answered.error.status === 503 ? 'Service Unavailable' : 'Not Acceptable Here');
-    log.event('sip.reject', { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
+    logRejection(log, callId, { method: 'INVITE', status: answered.error.status, reason: answered.error.code, transport: call.transport });
     return { outcome: 'rejected', cause: 'media-rejected' };
   }
   const media = cell.attach(answered.media);
@@ -205,7 +280,7 @@ async function serveCall(
     observe,
   );
   call.hangup();
-  return { outcome: outcome.status, cause: causeOf(endCause, mediaTimedOut) };
+  return { outcome: outcome.status, cause: causeOf(endCause, mediaTimedOut, outcome.error !== undefined) };
 }
 
 /** The flow's outcomes in the log vocabulary's terms. */

@@ -14,9 +14,12 @@ import { PortPool } from '../media/port-pool.ts';
 import { MediaClock } from '../media/media-clock.ts';
 import type { MediaServices } from '../media/call-media.ts';
 import { SipServer, type SipServerConfig } from '../sip/sip-server.ts';
-import { createAdmission } from '../sip/admission.ts';
-import type { IncomingCall } from '../sip/incoming-call.ts';
-import type { TransportKind } from '../sip/transport.ts';
+import { createAdmission, type AdmissionCounter } from '../sip/admission.ts';
+import type { SipRequest } from '../sip/message.ts';
+import { firstHeader } from '../sip/headers.ts';
+import { parseNameAddr } from '../sip/name-addr.ts';
+import { userPart } from '../sip/uri.ts';
+import type { Source, TransportKind } from '../sip/transport.ts';
 import { PromptCatalogue } from '../flow/catalogue.ts';
 import { loadFlowFile } from '../flow/commands.ts';
 import { defineFlow } from '../flow/define-flow.ts';
@@ -24,7 +27,7 @@ import type { Language } from '../flow/say-as.ts';
 import { configPath, type LoadedConfig } from './config-load.ts';
 import { readSecretRef } from './secret-ref.ts';
 import { backendPortFor, buildBackends, paymentPortFor, type Backends } from './backends.ts';
-import { handleIncomingCall, type AppRuntime } from './call-handler.ts';
+import { handleIncomingCall, recordRejection, type ActiveCall, type AppRuntime, type CutCause, type Rejection } from './call-handler.ts';
 import { startAdminHttp, type AdminHttp } from './admin-http.ts';
 import { testHooks } from './test-hooks.ts';
 
@@ -78,7 +81,15 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
   const memlock = pool.memoryLock();
   if (memlock.state !== 'locked') logger.event('security.warning', { code: 'memlock', detail: memlock.remedy ?? 'raise ulimit -l' });
 
-  const closers: Array<() => Promise<void> | void> = [() => void pool.shutdown(), () => metrics.close()];
+  // Closed last to first: the pool's final wipe is counted before the metrics stop.
+  const closers: Array<() => Promise<void> | void> = [
+    () => metrics.close(),
+    () => {
+      const report = pool.shutdown();
+      metrics.poolShutdown(report);
+      logger.event('vault.shutdown', { callsEnded: report.callsEnded, cellsWiped: report.cellsWiped, verified: report.verified });
+    },
+  ];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) {
       try {
@@ -117,7 +128,9 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
     };
 
     let draining = false;
-    const calls = new Map<IncomingCall, Promise<void>>();
+    /** What calls still up at close are ended for: SIGINT's close, or the drain limit. */
+    let cutCause: CutCause = 'shutdown';
+    const calls = new Set<ActiveCall>();
     const services = {
       pool,
       media,
@@ -127,14 +140,15 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
       metrics,
       callerMask: createCallerMasker({ mode: config.log.callerNumber }),
       inbandDtmf: config.media.inbandDtmf,
-      track(call: IncomingCall, done: Promise<void>) {
-        calls.set(call, done);
-        void done.finally(() => calls.delete(call));
+      configuredNumbers: new Set(Object.keys(config.numbers).filter((number) => number !== '*')),
+      track(call: ActiveCall) {
+        calls.add(call);
+        void call.done.finally(() => calls.delete(call));
       },
     };
     const sip = await SipServer.start(sipConfig(loaded, {
       onCall: (call) => handleIncomingCall(call, services),
-      admission: admissionHook(loaded, () => draining, () => pool.stats.active),
+      admission: admissionHook(loaded, () => draining, () => pool.stats.active, (rejection) => recordRejection(rejection, services)),
       routing: (dialled) => config.numbers[dialled] ?? config.numbers['*'] ?? FALLBACK_APP,
       logger,
       // SIP traces only at trace level; the logger redacts credentials, keys and bodies.
@@ -146,6 +160,13 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
         : {}),
     }));
     closers.push(() => sip.close());
+    // Before SIP closes: each call still up is hung up by its own handler and waited for, so
+    // its cell is wiped and its record written with the real cause — not left to the pool.
+    closers.push(async () => {
+      if (calls.size === 0) return;
+      for (const call of calls) call.cut(cutCause);
+      await settledWithin([...calls].map((call) => call.done), CALL_END_GRACE_MS);
+    });
 
     const loopDelay = eventLoopDelay();
     closers.push(() => void loopDelay.close());
@@ -184,10 +205,9 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
         draining = true;
         const started = performance.now();
         logger.event('server.drain', { phase: 'started', activeCalls: calls.size });
-        const finished = Promise.allSettled([...calls.values()]).then(() => 'complete' as const);
-        const limit = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.drainSeconds * 1000, 'timeout').unref());
-        const phase = await Promise.race([finished, limit]);
-        logger.event('server.drain', { phase, activeCalls: calls.size, elapsedMs: performance.now() - started });
+        const finished = await settledWithin([...calls].map((call) => call.done), config.drainSeconds * 1000);
+        logger.event('server.drain', { phase: finished ? 'complete' : 'timeout', activeCalls: calls.size, elapsedMs: performance.now() - started });
+        if (!finished) cutCause = 'drain-timeout';
         await closeAll();
       },
       close: closeAll,
@@ -195,6 +215,22 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
   } catch (error) {
     await closeAll();
     throw error;
+  }
+}
+
+/** How long calls cut at close may take to end (BYE sent, flow stopped, cell wiped) before exit goes on. */
+const CALL_END_GRACE_MS = 5000;
+
+/** True when every promise settled within `ms`; false when the time ran out first. */
+async function settledWithin(promises: readonly Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(promises).then(() => true), limit]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -256,7 +292,27 @@ async function loadApps(loaded: LoadedConfig, backends: Backends, catalogue: Pro
   return apps;
 }
 
-function admissionHook(loaded: LoadedConfig, draining: () => boolean, activeCalls: () => number) {
+/** Which admission counter a refusal moved: the reason its line and record give. */
+function refusalReason(before: Readonly<Record<AdmissionCounter, number>>, after: Readonly<Record<AdmissionCounter, number>>): string {
+  // A wrong password moves both auth-failed and challenged; the failure is the news.
+  if (after['auth-failed'] > before['auth-failed']) return 'auth-failed';
+  const moved = (Object.keys(after) as AdmissionCounter[]).find((counter) => counter !== 'admitted' && after[counter] > before[counter]);
+  return moved ?? 'refused';
+}
+
+/** Who the INVITE says is calling whom (user parts; the rejection masks or drops them). */
+function inviteParties(invite: SipRequest): { dialled: string; caller: string } {
+  const from = firstHeader(invite, 'From');
+  const callerUri = from === undefined ? undefined : parseNameAddr(from)?.uri;
+  return { dialled: userPart(invite.uri) ?? '', caller: (callerUri === undefined ? undefined : userPart(callerUri)) ?? '' };
+}
+
+function admissionHook(
+  loaded: LoadedConfig,
+  draining: () => boolean,
+  activeCalls: () => number,
+  onReject: (rejection: Rejection) => void,
+) {
   const { sip, cells } = loaded.config;
   const users = new Map((sip.auth?.users ?? []).map((user) => [user.username, readSecretRef(loaded, user.password)]));
   const admission = createAdmission({
@@ -268,9 +324,18 @@ function admissionHook(loaded: LoadedConfig, draining: () => boolean, activeCall
       ? { digest: { realm: sip.auth.realm, credentials: (username: string) => users.get(username), algorithms: sip.auth.algorithms } }
       : {}),
   });
-  return ((invite, source) =>
-    draining() ? { ok: false, status: 503, retryAfter: 30 } : admission.hook(invite, source)) as SipServerConfig['admission'] & {};
+  return (invite: SipRequest, source: Source) => {
+    const before = { ...admission.counters };
+    const decision = draining() ? DRAINING : admission.hook(invite, source);
+    if (!decision.ok) {
+      const reason = draining() ? 'draining' : refusalReason(before, admission.counters);
+      onReject({ method: invite.method, status: decision.status, reason, transport: source.kind, ...inviteParties(invite) });
+    }
+    return decision;
+  };
 }
+
+const DRAINING = { ok: false, status: 503, reason: 'Service Unavailable', retryAfter: 30 } as const;
 
 function sipConfig(
   loaded: LoadedConfig,

@@ -4,6 +4,7 @@ import type { CallRecord, CallRecordClock } from '../../src/observe/call-record.
 import { callRecordSchema, MAX_RECORDED_STEPS, startCallRecord } from '../../src/observe/call-record.ts';
 import type { MaskedCaller } from '../../src/observe/caller-mask.ts';
 import { createLogger } from '../../src/observe/logger.ts';
+import { UNLISTED_DIALLED } from '../../src/observe/events.ts';
 
 /** A clock the test moves by hand: wall time and monotonic time advance together. */
 function manualClock(startIso: string): CallRecordClock & { advance(ms: number): void } {
@@ -135,10 +136,20 @@ test('schema: rejects unknown fields, unmasked callers, unknown outcomes and bad
     ['steps', ['ok', 'has space']],
     ['wipe', { bytes: 1, verified: true, extra: 1 }],
     ['dialled', '1-800-FLOWERS'],
+    ['dialled', 'unknown'],
   ];
   for (const [field, value] of broken) {
     assert.equal(callRecordSchema.safeParse({ ...valid, [field]: value }).success, false, field);
   }
+});
+
+test('a number the configuration does not name is recorded as "other", never as dialled', () => {
+  const { logger, lines } = loggerCapture();
+  const record = startCallRecord({ ...base, dialled: UNLISTED_DIALLED, sink: logger });
+  record.finish('rejected', 'full');
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(line.dialled, 'other');
+  assert.equal(line.invalidFields, undefined, 'a valid record');
 });
 
 test('the logger writes only the record’s own fields and prints a Secret-like value as [secret]', () => {
