@@ -11,7 +11,7 @@ import { z } from 'zod';
 export const REFERENCE = /^\$([A-Za-z_][\w]*(?:\.[\w]+)*)$/;
 export const INTERPOLATION = /\$\{([A-Za-z_][\w]*(?:\.[\w]+)*)\}/g;
 
-const stepId = z.string().regex(/^[A-Za-z][\w.-]*$/, 'a step id is letters, digits, _ . and -');
+const stepId = z.string().regex(/^[A-Za-z][\w.-]{0,63}$/, 'a step id is letters, digits, _ . and - (at most 64, starting with a letter)');
 const varName = z.string().regex(/^[A-Za-z_][\w]*$/, 'a variable name is letters, digits and _');
 const reference = z.string().regex(REFERENCE, 'expected a reference like $name or $name.field');
 const expr = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -151,6 +151,14 @@ export const stepExtras = {
   repeatKey: z.boolean().optional(),
 };
 
+/** Actions that take no flow-wide key switches: a secure entry's keys all go to the secure store. */
+export const NO_FLOW_KEYS: ReadonlySet<ActionName> = new Set(['gatherSecret']);
+
+/** The extras one action accepts. */
+export function extrasFor(action: ActionName): Partial<typeof stepExtras> {
+  return NO_FLOW_KEYS.has(action) ? { id: stepExtras.id } : stepExtras;
+}
+
 export const flowHeaderSchema = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().min(1),
@@ -165,7 +173,7 @@ export const flowHeaderSchema = z.strictObject({
 /** The whole file, as editors see it (JSON Schema source). */
 export const flowSchema = flowHeaderSchema.extend({
   steps: z
-    .array(z.union(ACTION_NAMES.map((name) => z.strictObject({ ...stepExtras, [name]: actionSchemas[name] }))))
+    .array(z.union(ACTION_NAMES.map((name) => z.strictObject({ ...extrasFor(name), [name]: actionSchemas[name] }))))
     .min(1),
 });
 

@@ -3,12 +3,17 @@
 // the allowed ones:
 //   allowed: backend params (as a plain reference), payment fields, branch conditions
 //            (comparisons and validators), `set` aliases (the copy stays secret), and the
-//            masked read-back parts `last4` / `spell` of a say or prompt (spell never for
-//            a card number or CVV).
+//            masked read-back parts `last4` / `spell` of a say or prompt (as the vault
+//            allows them: last4 only for a card or account number, spell never for a card
+//            number or CVV).
 //   rejected: prompt ids and other say parts, play, log, webhook body, transfer target
 //            and context, language, interpolation into any text (even in allowed sinks,
 //            since interpolating turns the secret into a string).
 // The analysis is flow-insensitive: a variable is secret if ANY step can make it secret.
+//
+// The keyed-digits check (issue 8: key presses are logged as counts and outcomes, never
+// digits — for plain gathers too): a variable a plain `gather` fills, or a `set` copies or
+// interpolates from one, may not reach a `log` step. Menu choices may be logged.
 import { INTERPOLATION, REFERENCE, type Expr, type FlowStep } from './flow-schema.ts';
 import type { SecretKind } from '../vault/types.ts';
 
@@ -141,6 +146,47 @@ function computeTaint(steps: readonly FlowStep[]): Taint {
   return taint;
 }
 
+/** Variables holding plain-gather digits: gather `into`, and `set` names fed from them. */
+function keyedVariables(steps: readonly FlowStep[]): Set<string> {
+  const keyed = new Set<string>();
+  for (const step of steps) {
+    if (step.action === 'gather') keyed.add((step.body as FlowStep<'gather'>['body']).into);
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const step of steps) {
+      if (step.action !== 'set') continue;
+      for (const [name, value] of Object.entries(step.body as Record<string, Expr>)) {
+        const sources = [referenceOf(value), ...interpolationsOf(value)];
+        if (!keyed.has(name) && sources.some((source) => source !== null && keyed.has(root(source)))) {
+          keyed.add(name);
+          changed = true;
+        }
+      }
+    }
+  }
+  return keyed;
+}
+
+export function checkKeyedLogs(steps: readonly FlowStep[]): Finding[] {
+  const keyed = keyedVariables(steps);
+  const findings: Finding[] = [];
+  for (const step of steps) {
+    if (step.action !== 'log') continue;
+    visitStrings(step.body, ['steps', step.index, 'log'], (text, path) => {
+      for (const name of [referenceOf(text), ...interpolationsOf(text)]) {
+        if (name !== null && keyed.has(root(name))) {
+          findings.push({ path, code: 'FLOW_KEYED_LOG', message: `'${root(name)}' holds digits the caller keyed: a log line keeps counts and outcomes, never keys` });
+        }
+      }
+    });
+  }
+  return findings;
+}
+
+/** Kinds whose last four digits the vault reads back (Secret.last4). 'column': decided by the backend's import at run time. */
+const LAST4_KINDS: ReadonlySet<SecretKind | 'column'> = new Set(['pan', 'account', 'column']);
+
 export function checkSecretFlow(steps: readonly FlowStep[]): Finding[] {
   const taint = computeTaint(steps);
   const findings: Finding[] = [];
@@ -166,7 +212,14 @@ export function checkSecretFlow(steps: readonly FlowStep[]): Finding[] {
     if (!Array.isArray(spec)) return forbid(spec, path, sink);
     spec.forEach((part: Record<string, unknown>, i) => {
       const at = [...path, i];
-      if ('last4' in part) return;
+      if ('last4' in part) {
+        const name = referenceOf(part.last4);
+        const kind = name === null ? null : taint.kindOf(name);
+        if (kind !== null && !LAST4_KINDS.has(kind)) {
+          findings.push({ path: [...at, 'last4'], code: 'FLOW_SECRET_LEAK', message: `secret '${name}' is a ${kind}: last4 reads back only a card or account number` });
+        }
+        return;
+      }
       if ('spell' in part) {
         const name = referenceOf(part.spell);
         const kind = name === null ? null : taint.kindOf(name);

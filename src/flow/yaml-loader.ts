@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { ACTION_NAMES, actionSchemas, flowHeaderSchema, stepExtras, type ActionName, type FlowHeader, type FlowStep } from './flow-schema.ts';
-import { checkStepReferences, checkSecretFlow, type Finding } from './secret-check.ts';
+import { ACTION_NAMES, actionSchemas, extrasFor, flowHeaderSchema, stepExtras, type ActionName, type FlowHeader, type FlowStep } from './flow-schema.ts';
+import { checkKeyedLogs, checkStepReferences, checkSecretFlow, type Finding } from './secret-check.ts';
 import { compileYamlFlow } from './yaml-runtime.ts';
 import type { Flow } from './define-flow.ts';
 
@@ -95,14 +95,16 @@ function parseSteps(raw: ReadonlyArray<Record<string, unknown>>, report: Reporte
     }
     const action = actions[0]!;
     let ok = true;
+    const extras = extrasFor(action);
     for (const key of Object.keys(step)) {
-      if (key !== action && !(key in stepExtras)) {
-        report.at([...base, key], 'FLOW_SCHEMA', `unknown key '${key}'`, true);
-        ok = false;
-      }
+      if (key === action || key in extras) continue;
+      if (key in stepExtras) {
+        report.at([...base, key], 'FLOW_SCHEMA', `${key} does not apply to ${action}: during a secure entry every key goes to the secure store`, true);
+      } else report.at([...base, key], 'FLOW_SCHEMA', `unknown key '${key}'`, true);
+      ok = false;
     }
-    const extras = (['id', 'agentKey', 'repeatKey'] as const).map((name) => [name, stepExtras[name].safeParse(step[name])] as const);
-    for (const [name, result] of extras) {
+    const parsedExtras = (['id', 'agentKey', 'repeatKey'] as const).map((name) => [name, stepExtras[name].safeParse(step[name])] as const);
+    for (const [name, result] of parsedExtras) {
       if (!result.success) {
         report.zod(result.error.issues, [...base, name]);
         ok = false;
@@ -145,7 +147,7 @@ export function checkYamlFlow(text: string, file: string): { flow: ParsedYamlFlo
   }
   const steps = parseSteps(header.data.steps, report);
   if (report.problems.length > 0) return { flow: null, problems: report.problems };
-  const findings: Finding[] = [...checkStepReferences(steps), ...checkSecretFlow(steps)];
+  const findings: Finding[] = [...checkStepReferences(steps), ...checkSecretFlow(steps), ...checkKeyedLogs(steps)];
   for (const finding of findings) report.at(finding.path, finding.code, finding.message);
   if (report.problems.length > 0) return { flow: null, problems: report.problems };
   return { flow: { header: header.data, steps }, problems: [] };

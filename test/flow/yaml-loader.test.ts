@@ -59,6 +59,66 @@ const leaks: Array<[string, string, string]> = [
   ['full read-back of a card number', '  - say: [{ spell: $card }]', '5:20'],
 ];
 
+/** A flow whose `kind` secret comes from a secure gather on line 3; the sink is line 4. */
+function secretOfKind(kind: string, sink: string): string {
+  return ['name: leak', 'steps:', `  - gatherSecret: { kind: ${kind}, min: 3, max: 5, into: s }`, sink, ''].join('\n');
+}
+
+// The vault reads back the last four of a card or account number only (Secret.last4).
+for (const kind of ['pin', 'zip', 'cvv', 'expiry', 'digits']) {
+  test(`static secret check rejects: last4 of a ${kind}`, () => {
+    assert.deepEqual(problems(secretOfKind(kind, '  - say: [{ prompt: ending }, { last4: $s }]')), [
+      `4:40 FLOW_SECRET_LEAK secret 's' is a ${kind}: last4 reads back only a card or account number`,
+    ]);
+  });
+}
+
+test('last4 of an account number is accepted', () => {
+  assert.deepEqual(problems(secretOfKind('account', '  - say: [{ last4: $s }]')), []);
+});
+
+/** A plain gather fills `account` on line 3; the log step starts on line 4. */
+function withKeyed(lines: string): string {
+  return ['name: keyed', 'steps:', '  - gather: { min: 4, max: 8, into: account }', lines, ''].join('\n');
+}
+
+// Issue 8: key presses are logged as counts and outcomes, never digits — plain gathers too.
+const keyedLogs: Array<[string, string, string]> = [
+  ['a field', '  - log: { event: got, fields: { account: $account } }', "4:43 FLOW_KEYED_LOG 'account'"],
+  ['an interpolated field', '  - log: { event: got, fields: { a: "n=${account}" } }', "4:37 FLOW_KEYED_LOG 'account'"],
+  ['the event text', '  - log: { event: "got ${account}" }', "4:19 FLOW_KEYED_LOG 'account'"],
+  ['a set copy', '  - set: { copy: $account }\n  - log: { event: got, fields: { c: $copy } }', "5:37 FLOW_KEYED_LOG 'copy'"],
+  ['a set interpolation, copied again', '  - set: { text: "a-${account}" }\n  - set: { again: $text }\n  - log: { event: got, fields: { c: $again } }', "6:37 FLOW_KEYED_LOG 'again'"],
+];
+for (const [name, lines, where] of keyedLogs) {
+  test(`keyed-digits check rejects plain-gather digits in a log line: ${name}`, () => {
+    const found = problems(withKeyed(lines));
+    assert.equal(found.length, 1, found.join('\n'));
+    assert.deepEqual(found, [`${where} holds digits the caller keyed: a log line keeps counts and outcomes, never keys`]);
+  });
+}
+
+test('keyed-digits check accepts counts, outcomes and menu choices in a log line', () => {
+  const ok = withKeyed(
+    [
+      '  - backend: { name: b, operation: o, params: { account: $account }, into: r }',
+      '  - menu: { prompt: m, options: { "1": done }, into: choice }',
+      '  - id: done',
+      '    log: { event: looked-up, fields: { rows: $r.count, choice: $choice } }',
+    ].join('\n'),
+  );
+  assert.deepEqual(problems(ok), []);
+});
+
+test('agentKey and repeatKey on a secure entry are refused where they are written', () => {
+  const flow = 'name: x\nsteps:\n  - gatherSecret: { kind: pin, min: 4, max: 4, into: pin }\n    agentKey: false\n    repeatKey: true\n';
+  assert.deepEqual(problems(flow), [
+    '4:5 FLOW_SCHEMA agentKey does not apply to gatherSecret: during a secure entry every key goes to the secure store',
+    '5:5 FLOW_SCHEMA repeatKey does not apply to gatherSecret: during a secure entry every key goes to the secure store',
+  ]);
+  assert.deepEqual(problems('name: x\nsteps:\n  - id: pin\n    gatherSecret: { kind: pin, min: 4, max: 4, into: pin }\n'), []);
+});
+
 for (const [name, sink, where] of leaks) {
   test(`static secret check rejects: ${name}`, () => {
     const found = problems(withSecret(sink));
