@@ -4,10 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
 import type { DtmfCode, KeyPushResult, Secret, SecretKind } from '../vault/types.ts';
-import type { ChargeResult, FlowPorts, PlayItem, PlayOutcome, BackendParam, BackendResult, CallValue, SecretBuilder, TimerHandle } from './ports.ts';
+import type { ChargeResult, FlowPorts, PlayItem, PlayOutcome, BackendParam, BackendResult, CallValue, CallValues, SecretBuilder, TimerHandle } from './ports.ts';
 import { initialGatherState, transition, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
 import { charactersClips, currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
-import { assertNoSecret } from './secret-guard.ts';
+import { assertNoSecret, isSecret } from './secret-guard.ts';
+import { KeyedInput } from './keyed-input.ts';
 import { BackendUnavailableError, FlowEnd, FlowUsageError, UnknownPromptError } from './errors.ts';
 
 /** One piece of something spoken. Dynamic values are spoken from clips only. */
@@ -36,7 +37,18 @@ export interface StepKeys {
   repeatKey?: boolean;
 }
 
-export interface GatherOptions extends StepKeys {
+/**
+ * A step's id names it in the flow's events and so in the call record ("flow steps visited
+ * by id"); without one the step kind ('say', 'gather', ...) stands in. Ids are constants of
+ * the flow, never caller input: letters, digits, _ . and -, at most 64.
+ */
+export interface StepId {
+  id?: string;
+}
+
+export interface StepOptions extends StepKeys, StepId {}
+
+export interface GatherOptions extends StepOptions {
   prompt?: Prompt;
   min?: number;
   max?: number;
@@ -55,6 +67,7 @@ export interface PlainGatherOptions extends GatherOptions {
   validate?: (digits: string) => boolean | Promise<boolean>;
 }
 
+/** No flow-wide keys here: during a secure entry every key goes to the secure store. */
 export interface SecretGatherOptions extends Omit<GatherOptions, 'agentKey' | 'repeatKey'> {
   kind: SecretKind;
   validate?: (secret: Secret) => boolean | Promise<boolean>;
@@ -62,7 +75,7 @@ export interface SecretGatherOptions extends Omit<GatherOptions, 'agentKey' | 'r
 
 export type MenuKey = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9' | '*' | '#';
 
-export interface MenuOptions<T extends string> extends StepKeys {
+export interface MenuOptions<T extends string> extends StepOptions {
   prompt: Prompt;
   options: Partial<Record<MenuKey, T>>;
   retries?: number;
@@ -75,13 +88,16 @@ export interface MenuOptions<T extends string> extends StepKeys {
 export type GatherResult = { ok: true; digits: string } | { ok: false; reason: 'noInput' | 'invalid' };
 export type SecretGatherResult = { ok: true; secret: Secret } | { ok: false; reason: 'noInput' | 'invalid' };
 
-export interface PaymentRequest {
+export interface PaymentRequest extends StepId {
   amountCents: number;
   card: Secret;
   expiry: Secret;
   cvv: Secret;
   zip: Secret;
 }
+
+/** What the runtime did with a log field that held keyed digits. */
+export const KEYED_FIELD = '[keyed]';
 
 export interface BackendHandle {
   query(operation: string, params: Record<string, BackendParam>): Promise<BackendResult>;
@@ -124,26 +140,43 @@ export const DEFAULT_SETTINGS: FlowSettings = {
   catalogue: null,
 };
 
-/** Observer for the simulator and the step log: what the runtime did, never a key value. */
+export type EntryStep = 'gather' | 'gatherSecret' | 'menu';
+
+/**
+ * Observer for the simulator and the step log: what the runtime did, never a key value.
+ * Every event a step causes carries that step's `id` (its own, or its kind when it has none),
+ * so a call record can list the steps visited by id. An entry step's first event is always
+ * its 'play' (even with nothing to play), so a step the caller barges into is never missed.
+ */
 export type FlowEvent =
-  | { type: 'play'; items: readonly PlayItem[] }
+  | { type: 'play'; id: string; items: readonly PlayItem[] }
   /** An entry step takes keys from now on, its prompt still playing (barge-in). */
-  | { type: 'input.open'; step: 'gather' | 'gatherSecret' | 'menu' }
-  | { type: 'input.armed'; step: 'gather' | 'gatherSecret' | 'menu' }
-  | { type: 'gather.done'; step: 'gather' | 'gatherSecret' | 'menu'; outcome: string; keys: number }
-  /** The terminator pressed just after an entry filled up: dropped, not passed to the next step. */
-  | { type: 'key.ignored'; reason: 'terminator-after-full-entry' }
+  | { type: 'input.open'; id: string; step: EntryStep }
+  /** The entry's prompt ended and it waits for keys (once per attempt). */
+  | { type: 'input.armed'; id: string; step: EntryStep }
+  | { type: 'gather.done'; id: string; step: EntryStep; outcome: string; keys: number }
+  /**
+   * A key that did nothing: the terminator pressed just after an entry filled up (dropped,
+   * not passed to the next step), a key during a prompt that takes none (no barge-in), or a
+   * key that is neither the agent nor the repeat key while a plain prompt plays.
+   */
+  | { type: 'key.ignored'; reason: 'terminator-after-full-entry' | 'no-barge-in' | 'not-a-flow-key' }
   /** `ms`: how long the caller waited for the answer (scheduler time). */
-  | { type: 'backend'; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number; ms: number }
-  | { type: 'payment'; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable'; ms: number }
-  | { type: 'transfer'; target: string; context: Record<string, string> }
-  | { type: 'hangup' }
-  | { type: 'language'; language: Language }
-  | { type: 'log'; event: string };
+  | { type: 'backend'; id: string; backend: string; operation: string; outcome: 'ok' | 'error' | 'timeout'; rows: number; ms: number }
+  | { type: 'payment'; id: string; outcome: 'approved' | 'declined' | 'invalid' | 'unavailable'; ms: number }
+  | { type: 'transfer'; id: string; target: string; context: Record<string, string> }
+  | { type: 'hangup'; id: string }
+  | { type: 'language'; id: string; language: Language }
+  | { type: 'log'; id: string; event: string };
 
 export type FlowObserver = (event: FlowEvent) => void;
 
 const DIGIT_KEYS: Record<string, DtmfCode> = { '*': DTMF_STAR, '#': DTMF_POUND };
+/** Same rule as a YAML step id (flow-schema.ts). */
+const STEP_ID = /^[A-Za-z][\w.-]{0,63}$/;
+
+/** The entry's first play, and what repeats and retries play as its question. */
+type EntryPrompts = Record<PromptPart, readonly PlayItem[]> & { readonly opening: readonly PlayItem[] };
 function keyText(code: DtmfCode): string {
   if (code >= 0 && code <= 9) return String(code);
   if (code === DTMF_STAR) return '*';
@@ -156,9 +189,10 @@ function keyCode(key: string): DtmfCode {
 
 /** What one entry step (gather, secure gather, menu) plugs into the shared timeout machine. */
 interface EntryIO {
-  readonly step: 'gather' | 'gatherSecret' | 'menu';
+  readonly step: EntryStep;
+  readonly id: string;
   readonly spec: GatherSpec;
-  readonly prompts: Record<PromptPart, readonly PlayItem[]>;
+  readonly prompts: EntryPrompts;
   /** Plain entries classify each key; secure entries get outcomes from their builder. */
   classify?(code: DtmfCode, count: number): GatherKey;
   accept(code: DtmfCode | null): void;
@@ -179,6 +213,8 @@ export class CallContext {
   #swallow: { code: DtmfCode; until: number } | null = null;
   #ended: FlowEnd | null = null;
   #agentContext: Record<string, string> = {};
+  readonly #keyed = new KeyedInput();
+  readonly #values: CallValues;
   readonly #unsubscribe: Array<() => void> = [];
 
   constructor(ports: FlowPorts, settings: FlowSettings, observe: FlowObserver = () => {}) {
@@ -186,6 +222,14 @@ export class CallContext {
     this.#settings = settings;
     this.#observe = observe;
     this.#language = settings.language;
+    const values = ports.cell.values;
+    this.#values = {
+      get: (name) => values.get(name),
+      set: (name, value) => {
+        if (isSecret(value)) this.#own(value);
+        values.set(name, value);
+      },
+    };
     this.#unsubscribe.push(
       ports.keys.onKey((code) => this.#onPlainKey(code)),
       ports.keys.onSecureKey((result) => this.#onSecureKey(result)),
@@ -196,43 +240,49 @@ export class CallContext {
     return this.#language;
   }
 
-  setLanguage(language: Language): void {
+  setLanguage(language: Language, step: StepId = {}): void {
+    const id = this.#stepId(step, 'language');
     if (!LANGUAGES.includes(language)) throw new FlowUsageError(`unsupported language ${String(language)}`);
     this.#language = language;
-    this.#observe({ type: 'language', language });
+    this.#observe({ type: 'language', id, language });
   }
 
-  /** Call-scoped values, kept in the cell and dropped (secrets wiped) with it. */
+  /** Call-scoped values, kept in the cell and dropped (secrets wiped) with it. A Secret stored here must be this call's own. */
   get values(): { get(name: string): CallValue | undefined; set(name: string, value: CallValue): void } {
-    return this.#ports.cell.values;
+    return this.#values;
   }
 
   // ----- speaking -----------------------------------------------------------------
 
-  async say(prompt: Prompt, keys: StepKeys = {}): Promise<void> {
+  async say(prompt: Prompt, options: StepOptions = {}): Promise<void> {
+    await this.#say(prompt, options, 'say');
+  }
+
+  async play(file: string, options: StepOptions = {}): Promise<void> {
+    await this.#say([{ file }], options, 'play');
+  }
+
+  sayDigits(digits: string, options?: StepOptions): Promise<void> {
+    return this.say([{ digits }], options);
+  }
+  sayNumber(value: number, options?: StepOptions): Promise<void> {
+    return this.say([{ number: value }], options);
+  }
+  sayCurrency(cents: number, options?: StepOptions): Promise<void> {
+    return this.say([{ currency: cents }], options);
+  }
+  sayDate(isoDate: string, options?: StepOptions): Promise<void> {
+    return this.say([{ date: isoDate }], options);
+  }
+  sayOrdinal(value: number, options?: StepOptions): Promise<void> {
+    return this.say([{ ordinal: value }], options);
+  }
+
+  async #say(prompt: Prompt, options: StepOptions, kind: 'say' | 'play'): Promise<void> {
+    const id = this.#stepId(options, kind);
     const items = this.render(prompt);
     this.#lastPrompt = items;
-    await this.#playWithFlowKeys(items, keys);
-  }
-
-  async play(file: string, keys: StepKeys = {}): Promise<void> {
-    await this.say([{ file }], keys);
-  }
-
-  sayDigits(digits: string, keys?: StepKeys): Promise<void> {
-    return this.say([{ digits }], keys);
-  }
-  sayNumber(value: number, keys?: StepKeys): Promise<void> {
-    return this.say([{ number: value }], keys);
-  }
-  sayCurrency(cents: number, keys?: StepKeys): Promise<void> {
-    return this.say([{ currency: cents }], keys);
-  }
-  sayDate(isoDate: string, keys?: StepKeys): Promise<void> {
-    return this.say([{ date: isoDate }], keys);
-  }
-  sayOrdinal(value: number, keys?: StepKeys): Promise<void> {
-    return this.say([{ ordinal: value }], keys);
+    await this.#playWithFlowKeys(items, options, id);
   }
 
   /** Turns a prompt into clip references for the current language; throws on any secret leak. */
@@ -246,8 +296,8 @@ export class CallContext {
     const clips = (ids: readonly string[]): PlayItem[] => ids.map((id) => ({ clip: `${lang}/${id}` }));
     const items: PlayItem[] = [];
     for (const part of prompt as readonly SayPart[]) {
-      if ('last4' in part) items.push(...clips(digitsClips(part.last4.last4())));
-      else if ('spell' in part) items.push(...clips(part.spell.spell(DIGIT_CLIPS)));
+      if ('last4' in part) items.push(...clips(digitsClips(this.#own(part.last4).last4())));
+      else if ('spell' in part) items.push(...clips(this.#own(part.spell).spell(DIGIT_CLIPS)));
       else {
         assertNoSecret(part, 'say');
         if ('prompt' in part) items.push(this.#promptClip(part.prompt, part.lang ?? lang));
@@ -273,21 +323,21 @@ export class CallContext {
   }
 
   /** Plays with the flow-wide keys live: the agent key transfers, the repeat key replays. */
-  async #playWithFlowKeys(items: readonly PlayItem[], keys: StepKeys): Promise<void> {
+  async #playWithFlowKeys(items: readonly PlayItem[], keys: StepKeys, id: string): Promise<void> {
     this.#assertLive();
-    const agent = keys.agentKey !== false ? this.#settings.agentKey : null;
-    const repeat = keys.repeatKey !== false ? this.#settings.repeatKey : null;
+    const { agent, repeat } = this.#flowKeys(keys, null);
     for (;;) {
       let pressed: 'agent' | 'repeat' | null = null;
       this.#plainKeyHandler = (code) => {
         if (pressed) return;
         if (code === agent) pressed = 'agent';
         else if (code === repeat) pressed = 'repeat';
-        else return; // keys that mean nothing here are dropped, not typed ahead
+        // Keys that mean nothing here are dropped, not typed ahead.
+        else return this.#observe({ type: 'key.ignored', reason: 'not-a-flow-key' });
         this.#ports.audio.stop();
       };
       try {
-        this.#observe({ type: 'play', items });
+        this.#observe({ type: 'play', id, items });
         await this.#guard(this.#ports.audio.play(items, { bargeIn: false }));
       } finally {
         this.#plainKeyHandler = null;
@@ -301,6 +351,7 @@ export class CallContext {
   // ----- key entry ----------------------------------------------------------------
 
   async gather(options: PlainGatherOptions): Promise<GatherResult> {
+    const id = this.#stepId(options, 'gather');
     const spec = this.#spec(options);
     const terminator = options.terminator === undefined ? '#' : options.terminator;
     const terminatorCode = terminator === null ? null : keyCode(terminator);
@@ -308,6 +359,7 @@ export class CallContext {
     const digits: string[] = [];
     const end = await this.#runEntry({
       step: 'gather',
+      id,
       spec,
       prompts: this.#entryPrompts(options),
       classify: (code, count) => {
@@ -323,15 +375,20 @@ export class CallContext {
       discard: () => {
         digits.length = 0;
       },
-      validate: async () => (options.validate ? options.validate(digits.join('')) : true),
+      validate: async () => {
+        // Whatever the validator sees could be kept by the flow: it is keyed input from now on.
+        const entry = this.#keyed.remember(digits.join(''));
+        return options.validate ? options.validate(entry) : true;
+      },
     });
     this.#afterEntry(end, spec, terminatorCode);
-    if (end.ok) return { ok: true, digits: digits.join('') };
+    if (end.ok) return { ok: true, digits: this.#keyed.remember(digits.join('')) };
     if (end.reason === 'agent') return this.toAgent();
     return { ok: false, reason: end.reason };
   }
 
   async gatherSecret(options: SecretGatherOptions): Promise<SecretGatherResult> {
+    const id = this.#stepId(options, 'gatherSecret');
     const spec = this.#spec(options);
     const terminator = options.terminator === undefined ? '#' : options.terminator;
     const terminatorCode = terminator === null ? null : keyCode(terminator);
@@ -340,6 +397,7 @@ export class CallContext {
     let sealed: Secret | null = null;
     const end = await this.#runEntry({
       step: 'gatherSecret',
+      id,
       spec,
       prompts: this.#entryPrompts(options),
       accept: () => {},
@@ -363,6 +421,7 @@ export class CallContext {
   }
 
   async menu<T extends string>(options: MenuOptions<T>): Promise<T | null> {
+    const id = this.#stepId(options, 'menu');
     const spec: GatherSpec = {
       min: 1,
       max: 1,
@@ -380,6 +439,7 @@ export class CallContext {
     let chosen: T | null = null;
     const end = await this.#runEntry({
       step: 'menu',
+      id,
       spec,
       prompts: this.#entryPrompts(options),
       classify: (code) => {
@@ -411,6 +471,7 @@ export class CallContext {
     }
   }
 
+  /** The step's flow-wide keys: off when the step or the flow turns them off; the repeat key never shadows the terminator. */
   #flowKeys(keys: StepKeys, terminator: DtmfCode | null): { agent: DtmfCode | null; repeat: DtmfCode | null } {
     const agent = keys.agentKey !== false ? this.#settings.agentKey : null;
     const repeat = keys.repeatKey !== false && this.#settings.repeatKey !== terminator ? this.#settings.repeatKey : null;
@@ -435,9 +496,16 @@ export class CallContext {
     };
   }
 
-  #entryPrompts(options: { prompt?: Prompt; invalidPrompt?: Prompt; timeoutPrompt?: Prompt }): Record<PromptPart, readonly PlayItem[]> {
+  /**
+   * An entry without a prompt of its own opens in silence, but its question is the last
+   * prompt the caller heard (say('menu.options') then gather()): the repeat key and the
+   * retries replay that one.
+   */
+  #entryPrompts(options: { prompt?: Prompt; invalidPrompt?: Prompt; timeoutPrompt?: Prompt }): EntryPrompts {
+    const own = options.prompt === undefined ? null : this.render(options.prompt);
     return {
-      prompt: options.prompt === undefined ? [] : this.render(options.prompt),
+      opening: own ?? [],
+      prompt: own ?? this.#lastPrompt,
       invalid: this.render(options.invalidPrompt ?? this.#settings.invalidPrompt),
       timeout: this.render(options.timeoutPrompt ?? this.#settings.timeoutPrompt),
     };
@@ -451,6 +519,7 @@ export class CallContext {
       let state = initialGatherState();
       const timers = new Map<TimerName, TimerHandle>();
       let playToken = 0;
+      let opened = false;
       let currentKey: DtmfCode | null = null;
       let closed = false;
 
@@ -475,11 +544,13 @@ export class CallContext {
         switch (action.type) {
           case 'play': {
             if (io.sink) keys.routeTo(io.sink());
-            const items = action.parts.flatMap((part) => io.prompts[part]);
-            if (action.parts.includes('prompt')) this.#lastPrompt = io.prompts.prompt;
+            // The machine's first play is the step's opening; later ones are repeats and retries.
+            const items = opened ? action.parts.flatMap((part) => io.prompts[part]) : io.prompts.opening;
+            opened = true;
+            if (action.parts.includes('prompt') && io.prompts.prompt.length > 0) this.#lastPrompt = io.prompts.prompt;
             const start = (): void => {
               const token = ++playToken;
-              this.#observe({ type: 'play', items });
+              this.#observe({ type: 'play', id: io.id, items });
               const ended = (outcome: PlayOutcome): void => {
                 if (token !== playToken || closed) return;
                 // The media layer stopped for a key that never reached the entry (a swallowed
@@ -523,7 +594,7 @@ export class CallContext {
             break;
           case 'finish':
             close();
-            this.#observe({ type: 'gather.done', step: io.step, outcome: action.end.ok ? 'ok' : action.end.reason, keys: state.count });
+            this.#observe({ type: 'gather.done', id: io.id, step: io.step, outcome: action.end.ok ? 'ok' : action.end.reason, keys: state.count });
             resolve(action.end);
             break;
         }
@@ -531,6 +602,10 @@ export class CallContext {
       const dispatch = (event: Parameters<typeof transition>[1]): void => {
         if (closed) return;
         const before = state;
+        if (event.type === 'key' && before.phase === 'prompting' && !io.spec.bargeIn && event.key !== 'agent' && event.key !== 'repeat') {
+          // The machine drops it (so it cannot become the first digit); the transcript says so.
+          this.#observe({ type: 'key.ignored', reason: 'no-barge-in' });
+        }
         const step = transition(state, event, io.spec);
         state = step.state;
         try {
@@ -538,7 +613,7 @@ export class CallContext {
         } catch (error) {
           failWith(error);
         }
-        if (before.phase === 'prompting' && state.phase === 'collecting') this.#observe({ type: 'input.armed', step: io.step });
+        if (before.phase === 'prompting' && state.phase === 'collecting') this.#observe({ type: 'input.armed', id: io.id, step: io.step });
       };
 
       if (this.#ports.call.hangupSignal.aborted) return failWith(new FlowEnd('callerHungUp'));
@@ -560,7 +635,7 @@ export class CallContext {
       }
       dispatch({ type: 'start' });
       // With barge-in the caller may key as soon as the prompt starts (keys are routed above).
-      if (io.spec.bargeIn && !closed) this.#observe({ type: 'input.open', step: io.step });
+      if (io.spec.bargeIn && !closed) this.#observe({ type: 'input.open', id: io.id, step: io.step });
     });
   }
 
@@ -580,17 +655,20 @@ export class CallContext {
   }
 
   #keyIgnored(): void {
+    // A dropped terminator.
     this.#observe({ type: 'key.ignored', reason: 'terminator-after-full-entry' });
   }
 
   // ----- backends and payment ---------------------------------------------------------
 
-  backend(name: string): BackendHandle {
+  backend(name: string, step: StepId = {}): BackendHandle {
+    const id = this.#stepId(step, 'backend');
     assertNoSecret(name, 'backend name');
     return {
       query: async (operation, params) => {
         this.#assertLive();
         assertNoSecret(operation, 'backend operation');
+        for (const value of Object.values(params)) if (isSecret(value)) this.#own(value);
         let timer: TimerHandle | null = null;
         const started = this.#ports.scheduler.now();
         const ms = (): number => this.#ports.scheduler.now() - started;
@@ -601,12 +679,12 @@ export class CallContext {
         });
         try {
           const result = await this.#guard(Promise.race([this.#ports.backend.query(name, operation, params), timeout]));
-          this.#observe({ type: 'backend', backend: name, operation, outcome: 'ok', rows: result.rows.length, ms: ms() });
+          this.#observe({ type: 'backend', id, backend: name, operation, outcome: 'ok', rows: result.rows.length, ms: ms() });
           return result;
         } catch (error) {
           if (error instanceof FlowEnd) throw error;
           const outcome = error instanceof BackendUnavailableError ? 'timeout' : 'error';
-          this.#observe({ type: 'backend', backend: name, operation, outcome, rows: 0, ms: ms() });
+          this.#observe({ type: 'backend', id, backend: name, operation, outcome, rows: 0, ms: ms() });
           throw error instanceof BackendUnavailableError ? error : new BackendUnavailableError(name, operation, 'error');
         } finally {
           (timer as TimerHandle | null)?.cancel();
@@ -618,30 +696,34 @@ export class CallContext {
   /** One authorization attempt with its own idempotency key; a gateway failure is 'unavailable'. */
   async pay(request: PaymentRequest): Promise<ChargeResult> {
     this.#assertLive();
-    if (!Number.isInteger(request.amountCents) || request.amountCents <= 0) throw new FlowUsageError('pay needs a positive whole amount in cents');
+    const { id: stepId, amountCents, card, expiry, cvv, zip } = request;
+    const id = this.#stepId({ id: stepId }, 'pay');
+    if (!Number.isInteger(amountCents) || amountCents <= 0) throw new FlowUsageError('pay needs a positive whole amount in cents');
+    for (const secret of [card, expiry, cvv, zip]) this.#own(secret);
     let result: ChargeResult;
     const started = this.#ports.scheduler.now();
     try {
-      result = await this.#guard(this.#ports.payment.charge({ ...request, idempotencyKey: randomUUID() }));
+      result = await this.#guard(this.#ports.payment.charge({ amountCents, card, expiry, cvv, zip, idempotencyKey: randomUUID() }));
     } catch (error) {
       if (error instanceof FlowEnd) throw error;
       result = { approved: false, reason: 'unavailable' };
     }
-    this.#observe({ type: 'payment', outcome: result.approved ? 'approved' : result.reason, ms: this.#ports.scheduler.now() - started });
+    this.#observe({ type: 'payment', id, outcome: result.approved ? 'approved' : result.reason, ms: this.#ports.scheduler.now() - started });
     return result;
   }
 
   // ----- leaving the flow -------------------------------------------------------------
 
   /** Blind transfer; the context header carries only non-sensitive strings. Ends the flow. */
-  async transfer(target: string, context: Record<string, string> = {}): Promise<never> {
+  async transfer(target: string, context: Record<string, string> = {}, step: StepId = {}): Promise<never> {
+    const id = this.#stepId(step, 'transfer');
     this.#assertLive();
     assertNoSecret(target, 'transfer target');
     assertNoSecret(context, 'transfer context');
     for (const value of Object.values(context)) {
       if (typeof value !== 'string') throw new FlowUsageError('transfer context values must be strings');
     }
-    this.#observe({ type: 'transfer', target, context });
+    this.#observe({ type: 'transfer', id, target, context });
     await this.#guard(this.#ports.call.transfer(target, context));
     throw this.#end(new FlowEnd('transferred'));
   }
@@ -656,35 +738,49 @@ export class CallContext {
   }
 
   /** Transfer to the configured agent (or hang up when there is none). */
-  async toAgent(context: Record<string, string> = {}): Promise<never> {
+  async toAgent(context: Record<string, string> = {}, step: StepId = {}): Promise<never> {
+    const id = this.#stepId(step, 'agent');
     const target = this.#settings.agentTarget;
-    if (target === null) return this.hangup();
+    if (target === null) return this.hangup({ id });
     if (this.#settings.agentPrompt) {
       const items = this.render(this.#settings.agentPrompt);
-      this.#observe({ type: 'play', items });
+      this.#observe({ type: 'play', id, items });
       await this.#guard(this.#ports.audio.play(items, { bargeIn: false }));
     }
-    return this.transfer(target, { language: this.#language, ...this.#agentContext, ...context });
+    return this.transfer(target, { language: this.#language, ...this.#agentContext, ...context }, { id });
   }
 
-  async hangup(): Promise<never> {
+  async hangup(step: StepId = {}): Promise<never> {
+    const id = this.#stepId(step, 'hangup');
     this.#assertLive();
-    this.#observe({ type: 'hangup' });
+    this.#observe({ type: 'hangup', id });
     await this.#ports.call.hangup();
     throw this.#end(new FlowEnd('hungUp'));
   }
 
-  /** Structured log line; fields are checked so a secret never reaches the logger. */
-  log(event: string, fields: Record<string, string | number | boolean> = {}): void {
+  /**
+   * Structured log line. A secret anywhere throws (SecretLeakError). Keyed digits — what a
+   * plain gather returned or showed its validator — are never logged either (issue 8: key
+   * presses are logged as counts and outcomes): a field whose text contains them is written
+   * as '[keyed]'. Menu choices are the flow's own option names and may be logged.
+   */
+  log(event: string, fields: Record<string, string | number | boolean> = {}, step: StepId = {}): void {
+    const id = this.#stepId(step, 'log');
     assertNoSecret(event, 'log');
     assertNoSecret(fields, 'log');
-    this.#observe({ type: 'log', event });
+    const name = this.#keyed.seenIn(event) ? KEYED_FIELD : event;
+    const safe: Record<string, string | number | boolean> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      safe[key] = typeof value !== 'boolean' && this.#keyed.seenIn(String(value)) ? KEYED_FIELD : value;
+    }
+    this.#observe({ type: 'log', id, event: name });
     // `event` is the logger's own key (the fixed vocabulary): the flow's name goes in `flowEvent`.
-    this.#ports.logger.info({ ...fields, flowEvent: event }, 'flow.log');
+    this.#ports.logger.info({ ...safe, flowEvent: name }, 'flow.log');
   }
 
   /** Releases the key listeners; the runner calls it when the flow is over. */
   close(): void {
+    this.#keyed.forget();
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     this.#plainKeyHandler = null;
     this.#secureKeyHandler = null;
@@ -698,6 +794,20 @@ export class CallContext {
   #end(signal: FlowEnd): FlowEnd {
     this.#ended = signal;
     return signal;
+  }
+
+  /** A Secret must belong to this call's cell (CrossCellError otherwise): a flow that kept another call's handle gets nothing from it. */
+  #own(secret: Secret): Secret {
+    this.#ports.cell.assertOwns(secret);
+    return secret;
+  }
+
+  #stepId(step: StepId, kind: string): string {
+    const id = step.id;
+    if (id === undefined) return kind;
+    assertNoSecret(id, 'a step id');
+    if (typeof id !== 'string' || !STEP_ID.test(id)) throw new FlowUsageError('a step id is letters, digits, _ . and - (at most 64, starting with a letter)');
+    return id;
   }
 
   #assertLive(): void {

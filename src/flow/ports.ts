@@ -51,6 +51,8 @@ export interface CellPort {
   newSecretBuilder(kind: SecretKind, maxLength: number, terminator: DtmfCode | null): SecretBuilder;
   /** Moves bytes (e.g. a sensitive backend column) into the arena; the source buffer is zeroed. */
   importSecret(kind: SecretKind, bytes: Uint8Array): Secret;
+  /** Throws (the vault's CrossCellError, or SecretWipedError) unless the Secret was made in this call's cell. */
+  assertOwns(secret: Secret): void;
   readonly values: CallValues;
 }
 

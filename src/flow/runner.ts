@@ -56,9 +56,9 @@ export async function runFlow(
 async function runFallback(call: CallContext, settings: FlowSettings, error: unknown): Promise<FlowOutcome> {
   const prompt = error instanceof BackendUnavailableError ? settings.fallback.unavailablePrompt : settings.fallback.apologyPrompt;
   try {
-    if (!call.ended) await call.say(prompt, { agentKey: false, repeatKey: false });
-    if (settings.fallback.then === 'agent') await call.toAgent({ reason: 'error' });
-    await call.hangup();
+    if (!call.ended) await call.say(prompt, { id: 'fallback', agentKey: false, repeatKey: false });
+    if (settings.fallback.then === 'agent') await call.toAgent({ reason: 'error' }, { id: 'fallback' });
+    await call.hangup({ id: 'fallback' });
   } catch (signal) {
     if (signal instanceof FlowEnd) {
       return { status: signal.how === 'callerHungUp' ? 'abandoned' : signal.how === 'transferred' ? 'transferred' : 'failed', fallback: true };

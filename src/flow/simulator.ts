@@ -82,6 +82,8 @@ export interface SimulationOptions {
   /** Safety stop on virtual time (default 30 minutes). */
   maxMs?: number;
   logger?: FlowLogger;
+  /** The pool the call's cell comes from (default: a one-cell pool of its own); several simulated calls may share one. */
+  pool?: CellPool;
 }
 
 export interface SimulationResult {
@@ -92,6 +94,8 @@ export interface SimulationResult {
   /** Keys the caller pressed, secure ones as '•'. */
   keys: string[];
   transfers: Array<{ target: string; context: Record<string, string> }>;
+  /** Every flow event, in order (what a server's call record is built from). */
+  events: FlowEvent[];
   hangups: number;
   /** The cell's wipe at the end of the call. */
   wipe: { bytes: number; verified: boolean };
@@ -117,6 +121,12 @@ function describe(items: readonly PlayItem[]): string {
   return items.map((item) => ('clip' in item ? item.clip : `(silence ${item.silenceMs}ms)`)).join(' ');
 }
 
+const IGNORED: Record<Extract<FlowEvent, { type: 'key.ignored' }>['reason'], string> = {
+  'terminator-after-full-entry': 'terminator after a full entry',
+  'no-barge-in': 'the prompt takes no keys (no barge-in)',
+  'not-a-flow-key': 'not the agent or repeat key',
+};
+
 function describeEvent(event: FlowEvent): string | null {
   switch (event.type) {
     case 'backend':
@@ -134,7 +144,7 @@ function describeEvent(event: FlowEvent): string | null {
     case 'log':
       return `log ${event.event}`;
     case 'key.ignored':
-      return 'key ignored: terminator after a full entry';
+      return `key ignored: ${IGNORED[event.reason]}`;
     case 'play':
     case 'input.open':
     case 'input.armed':
@@ -152,6 +162,7 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
   const transcript: TranscriptLine[] = [];
   const played: string[][] = [];
   const keys: string[] = [];
+  const events: FlowEvent[] = [];
   const record = (entry: SimRecord): void => {
     if (entry.type === 'play') {
       if (entry.outcome !== 'done') transcript.push({ at: clock.now(), kind: 'event', text: `prompt ${entry.outcome}` });
@@ -162,8 +173,8 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
   };
   const audio = new SimAudio(clock, options.clipMs ?? (() => 1000), record);
   const keyPort = new SimKeys(audio, record);
-  // A real one-cell pool: secure gathers use the locked arena and the call ends with its wipe.
-  const pool = new CellPool({ cells: 1, slotsPerCell: 64 });
+  // A real pool: secure gathers use the locked arena and the call ends with its wipe.
+  const pool = options.pool ?? new CellPool({ cells: 1, slotsPerCell: 64 });
   const cell = pool.acquire();
   if (!cell) throw new Error('the simulator could not take a cell');
   const control = new SimCallControl();
@@ -202,6 +213,7 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
   };
 
   const observe = (event: FlowEvent): void => {
+    events.push(event);
     if (event.type === 'play') {
       played.push(event.items.map((item) => ('clip' in item ? item.clip : `silence:${item.silenceMs}`)));
       transcript.push({ at: clock.now(), kind: 'play', text: describe(event.items) });
@@ -268,7 +280,7 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
   const final = outcome as FlowOutcome | null;
   if (!final) throw new Error('flow runner ended without an outcome');
   const release = cell.release(final.status);
-  pool.shutdown();
+  if (!options.pool) pool.shutdown();
   const wipe = release ? release.wipe : { bytes: 0, verified: false };
   transcript.push({ at: clock.now(), kind: 'event', text: `outcome ${final.status}${final.fallback ? ' (fallback)' : ''}${final.error ? ` ${final.error}` : ''}` });
 
@@ -278,6 +290,7 @@ export async function simulate(flow: Flow, options: SimulationOptions): Promise<
     played,
     keys,
     transfers: control.record.transfers,
+    events,
     hangups: control.record.hangups,
     wipe,
     unusedTurns: turns.length,

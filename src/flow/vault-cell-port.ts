@@ -7,6 +7,7 @@ export function cellPort(cell: Cell): CellPort {
   return {
     newSecretBuilder: (kind, maxLength, terminator) => cell.secretBuilder({ kind, maxLength, terminator }),
     importSecret: (kind, bytes) => cell.importSecret(kind, bytes),
+    assertOwns: (secret) => cell.assertOwns(secret),
     values: {
       get: (name) => cell.values.get(name) as CallValue | undefined,
       set: (name, value) => {

@@ -129,6 +129,7 @@ function entryOptions(scope: Scope, step: FlowStep, body: FlowStep<'gather'>['bo
   }
   if (step.agentKey !== undefined) options.agentKey = step.agentKey;
   if (step.repeatKey !== undefined) options.repeatKey = step.repeatKey;
+  if (step.id !== undefined) options.id = step.id;
   return options;
 }
 
@@ -174,7 +175,13 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
   /** Runs one step; returns the index of the next one. */
   async function run(call: Call, scope: Scope, step: FlowStep, at: number): Promise<number> {
     const name = step.id ?? `#${step.index + 1}`;
-    const keys = { ...(step.agentKey !== undefined ? { agentKey: step.agentKey } : {}), ...(step.repeatKey !== undefined ? { repeatKey: step.repeatKey } : {}) };
+    // The step's id goes with every event it causes, so the call record lists it.
+    const stepId = step.id !== undefined ? { id: step.id } : {};
+    const keys = {
+      ...stepId,
+      ...(step.agentKey !== undefined ? { agentKey: step.agentKey } : {}),
+      ...(step.repeatKey !== undefined ? { repeatKey: step.repeatKey } : {}),
+    };
     const failed = (onFail: string | undefined, reason: string): number => {
       if (onFail) return jump(onFail);
       throw new StepFailedError(name, reason);
@@ -197,7 +204,8 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
       case 'gatherSecret': {
         const body = (step as FlowStep<'gatherSecret'>).body;
         const validate = secretValidator(body.validate);
-        const { agentKey: _a, repeatKey: _r, ...options } = entryOptions(scope, step, body);
+        // The loader refuses agentKey/repeatKey on a secure entry: its keys go to the secure store.
+        const options = entryOptions(scope, step, body);
         const result = await call.gatherSecret({ ...options, kind: body.kind, ...(validate ? { validate } : {}) });
         if (!result.ok) return failed(body.onFail, result.reason);
         call.values.set(body.into, result.secret);
@@ -229,7 +237,7 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
         }
         let rows;
         try {
-          ({ rows } = await call.backend(body.name).query(body.operation, params));
+          ({ rows } = await call.backend(body.name, stepId).query(body.operation, params));
         } catch (error) {
           if (isFlowEnd(error) || !body.onError) throw error;
           return jump(body.onError);
@@ -251,6 +259,7 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
           expiry: scope.secret(body.expiry),
           cvv: scope.secret(body.cvv),
           zip: scope.secret(body.zip),
+          ...stepId,
         });
         call.values.set(`${body.into}.approved`, result.approved);
         call.values.set(`${body.into}.authCode`, result.approved ? result.authCode : null);
@@ -261,11 +270,11 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
       case 'transfer': {
         const body = (step as FlowStep<'transfer'>).body;
         const context = Object.fromEntries(Object.entries(body.context ?? {}).map(([key, value]) => [key, scope.plain(value)]));
-        if (body.target === 'agent') return call.toAgent(context);
-        return call.transfer(scope.text(body.target), context);
+        if (body.target === 'agent') return call.toAgent(context, stepId);
+        return call.transfer(scope.text(body.target), context, stepId);
       }
       case 'hangup':
-        return call.hangup();
+        return call.hangup(stepId);
       case 'goto':
         return jump((step as FlowStep<'goto'>).body);
       case 'branch': {
@@ -277,18 +286,18 @@ export function compileYamlFlow(parsed: ParsedYamlFlow): Flow {
         for (const [key, value] of Object.entries((step as FlowStep<'set'>).body)) call.values.set(key, scope.resolve(value));
         return at + 1;
       case 'language':
-        call.setLanguage(scope.plain((step as FlowStep<'language'>).body) as Language);
+        call.setLanguage(scope.plain((step as FlowStep<'language'>).body) as Language, stepId);
         return at + 1;
       case 'log': {
         const body = (step as FlowStep<'log'>).body;
         const fields = Object.fromEntries(Object.entries(body.fields ?? {}).map(([key, value]) => [key, scope.field(value)]));
-        call.log(body.event, fields);
+        call.log(body.event, fields, stepId);
         return at + 1;
       }
       case 'webhook': {
         const body = (step as FlowStep<'webhook'>).body;
         const payload = Object.fromEntries(Object.entries(body.body).map(([key, value]) => [key, scope.plain(value)]));
-        await call.backend(body.backend).query(`webhook.${body.event}`, payload);
+        await call.backend(body.backend, stepId).query(`webhook.${body.event}`, payload);
         return at + 1;
       }
     }

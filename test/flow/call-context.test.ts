@@ -325,3 +325,137 @@ test('a terminator after a full secure entry is not taken as an empty next secur
   assert.deepEqual(results, [true, true]);
   assert.ok(!result.played.flat().includes('en-US/gather.invalid'));
 });
+
+// ----- flow-wide keys ------------------------------------------------------------------
+
+const ignoredLines = (text: string): string[] => text.split('\n').filter((line) => line.includes('key ignored'));
+
+test('a flow can move the agent key: 9 transfers, 0 is only an ignored key', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('notice');
+  }, { ...agent, agentKey: 9 });
+  const result = await simulate(flow, { caller: '>09' });
+  assert.equal(result.outcome.status, 'transferred');
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/agent.transfer']]);
+  assert.equal(ignoredLines(result.text()).length, 1);
+  assert.match(ignoredLines(result.text())[0]!, /key ignored: not the agent or repeat key/);
+});
+
+test('repeatKey: false on a step: star is ignored there and works on the next step', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('first', { repeatKey: false });
+    await call.say('second');
+  });
+  const result = await simulate(flow, { caller: '>*,>*' });
+  assert.deepEqual(result.played, [['en-US/first'], ['en-US/second'], ['en-US/second']]);
+  assert.equal(ignoredLines(result.text()).length, 1);
+});
+
+test('agentKey: null and repeatKey: null turn both keys off for the whole flow', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.say('notice');
+    const entry = await call.gather({ prompt: 'enter', min: 1, max: 1, retries: 0 });
+    assert.deepEqual(entry, { ok: false, reason: 'invalid' });
+  }, { ...agent, agentKey: null, repeatKey: null });
+  // During the say both keys do nothing; in the gather '*' is no digit, so the entry is invalid.
+  const result = await simulate(flow, { caller: '>0*,*' });
+  assert.equal(result.outcome.status, 'completed');
+  assert.equal(result.transfers.length, 0);
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/enter']]);
+  assert.equal(ignoredLines(result.text()).length, 2);
+});
+
+test('star inside a gather restarts the entry and replays its prompt', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 4, max: 4 });
+  });
+  const result = await simulate(flow, { caller: '12*1234' });
+  assert.deepEqual(got, { ok: true, digits: '1234' });
+  assert.deepEqual(result.played, [['en-US/enter'], ['en-US/enter']]);
+});
+
+test('star in a gather or menu with no prompt of its own replays the last prompt the caller heard', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    await call.say([{ prompt: 'account.enter' }, { silenceMs: 500 }]);
+    got = await call.gather({ min: 4, max: 4, retries: 1 });
+  });
+  // '12*' replays the say; silence then replays it after the timeout notice; then the entry.
+  const result = await simulate(flow, { caller: '12*,,5678' });
+  assert.deepEqual(got, { ok: true, digits: '5678' });
+  const spoken = [{ clip: 'en-US/account.enter' }, { silenceMs: 500 }].map((item) => ('clip' in item ? item.clip : `silence:${item.silenceMs}`));
+  assert.deepEqual(result.played, [spoken, [], spoken, ['en-US/gather.timeout', ...spoken]]);
+});
+
+// ----- say-as shorthands and entry options through `call` --------------------------------
+
+test('sayDigits, sayDate, sayOrdinal and play speak through call in the current language', async () => {
+  const flow = defineFlow(async (call) => {
+    await call.sayDigits('709');
+    await call.sayDate('2026-10-03');
+    call.setLanguage('es-US');
+    await call.sayOrdinal(3);
+    await call.play('/srv/prompts/custom.wav');
+  });
+  const result = await simulate(flow, { caller: '' });
+  assert.deepEqual(result.played, [
+    ['en-US/num.7', 'en-US/num.0', 'en-US/num.9'],
+    ['en-US/month.10', 'en-US/ordinal.3', 'en-US/num.20', 'en-US/num.26'],
+    ['es-US/ordinal.3'],
+    ['/srv/prompts/custom.wav'],
+  ]);
+});
+
+test("gather with terminator '*' ends on star (and star is then no repeat key)", async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 2, max: 6, terminator: '*' });
+  });
+  const result = await simulate(flow, { caller: '123*' });
+  assert.deepEqual(got, { ok: true, digits: '123' });
+  assert.deepEqual(result.played, [['en-US/enter']]);
+});
+
+test('gather with terminator null completes on the inter-digit timeout; # is then an invalid key', async () => {
+  const got: unknown[] = [];
+  const flow = defineFlow(async (call) => {
+    got.push(await call.gather({ prompt: 'enter', min: 2, max: 6, terminator: null, interDigitTimeout: 2000 }));
+    got.push(await call.gather({ prompt: 'enter', min: 2, max: 6, terminator: null, retries: 0 }));
+  });
+  const result = await simulate(flow, { caller: '123,12#' });
+  assert.deepEqual(got, [{ ok: true, digits: '123' }, { ok: false, reason: 'invalid' }]);
+  // The first entry ended 2 s after its last key, not at the key.
+  assert.match(result.text(), /\[\s+3\.400\] ---- gather ok \(3 keys\)/);
+});
+
+test('custom invalidPrompt and timeoutPrompt replace the defaults in gather and menu', async () => {
+  const got: unknown[] = [];
+  const flow = defineFlow(async (call) => {
+    got.push(await call.gather({ prompt: 'enter', min: 2, max: 2, invalidPrompt: 'too.short', timeoutPrompt: [{ prompt: 'still.there' }] }));
+    got.push(await call.menu({ prompt: 'menu', options: { '1': 'one' }, invalidPrompt: 'no.such.option', timeoutPrompt: 'say.something' }));
+  });
+  const result = await simulate(flow, { caller: ',1#,12,5,,1' });
+  assert.deepEqual(got, [{ ok: true, digits: '12' }, 'one']);
+  assert.deepEqual(result.played, [
+    ['en-US/enter'],
+    ['en-US/still.there', 'en-US/enter'],
+    ['en-US/too.short', 'en-US/enter'],
+    ['en-US/menu'],
+    ['en-US/no.such.option', 'en-US/menu'],
+    ['en-US/say.something', 'en-US/menu'],
+  ]);
+});
+
+test('the transcript marks a key dropped during a prompt without barge-in', async () => {
+  let got: unknown;
+  const flow = defineFlow(async (call) => {
+    got = await call.gather({ prompt: 'enter', min: 1, max: 1, bargeIn: false });
+  });
+  const result = await simulate(flow, { caller: '>5,7' });
+  assert.deepEqual(got, { ok: true, digits: '7' });
+  const lines = result.transcript.map((line) => line.text);
+  const ignored = lines.indexOf('key ignored: the prompt takes no keys (no barge-in)');
+  assert.equal(lines[ignored - 1], '5');
+  assert.equal(ignoredLines(result.text()).length, 1);
+});

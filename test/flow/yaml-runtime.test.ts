@@ -97,3 +97,39 @@ test('a goto loop without input stops at the step limit instead of spinning', as
   const result = await simulate(flow(`  - id: a\n    goto: b\n  - id: b\n    goto: a\n`, 'fallback: { then: hangup }\n'), { caller: '' });
   assert.equal(result.outcome.error, 'FLOW_STEP_FAILED');
 });
+
+test('header agentKey and repeatKey move the flow-wide keys', async () => {
+  const moved = flow(`  - say: notice\n`, 'agentKey: "9"\nrepeatKey: "7"\n');
+  const result = await simulate(moved, { caller: '>7~100 09' });
+  assert.equal(result.outcome.status, 'transferred');
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/notice'], ['en-US/agent.transfer']]);
+  assert.equal(result.text().split('\n').filter((line) => line.includes('key ignored')).length, 1, 'the old agent key 0 does nothing');
+});
+
+test('header agentKey: null and repeatKey: null turn the keys off for the whole flow', async () => {
+  const off = flow(`  - say: notice\n  - say: next\n`, 'agentKey: null\nrepeatKey: null\n');
+  const result = await simulate(off, { caller: '>0*' });
+  assert.equal(result.outcome.status, 'completed');
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/next']]);
+});
+
+test('step-level agentKey and repeatKey turn a key off for that step only', async () => {
+  const steps = `  - say: notice
+    agentKey: false
+  - gather: { prompt: code, min: 2, max: 2, retries: 0, into: code, onFail: bad }
+    repeatKey: false
+  - hangup: true
+  - id: bad
+    say: bad
+  - menu: { prompt: last, options: { "1": bad } }
+`;
+  const result = await simulate(flow(steps), { caller: '>0,1*,0' });
+  // 0 during the say did nothing; * in the gather was an invalid key; 0 in the menu reached the agent.
+  assert.equal(result.outcome.status, 'transferred');
+  assert.deepEqual(result.played, [['en-US/notice'], ['en-US/code'], ['en-US/bad'], ['en-US/last'], ['en-US/agent.transfer']]);
+});
+
+test('star in a YAML gather restarts the entry and replays its prompt', async () => {
+  const result = await simulate(flow(`  - gather: { prompt: code, min: 3, max: 3, into: code }\n  - say: [{ digits: $code }]\n`), { caller: '1*789' });
+  assert.deepEqual(result.played, [['en-US/code'], ['en-US/code'], ['en-US/num.7', 'en-US/num.8', 'en-US/num.9']]);
+});
