@@ -95,8 +95,12 @@ export class DemoProcess {
   /** Lines that were not JSON (the banner), for diagnostics. */
   readonly textLines: string[] = [];
   stderr = '';
+  /** True once a stderr chunk was dropped because `stderr` had reached its cap (MAX_STDERR). */
+  stderrTruncated = false;
+  readonly #stdoutChunks: Buffer[] = [];
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
+  readonly #closed: Promise<void>;
   readonly #waiters = new Set<Waiter>();
   #exitError: Error | undefined;
   #stopping: Promise<void> | undefined;
@@ -105,13 +109,16 @@ export class DemoProcess {
   private constructor(child: ChildProcess) {
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.#closed = new Promise((resolve) => child.once('close', () => resolve()));
     child.once('exit', (code, signal) => {
       this.#exitError = new Error(`the demo exited (${code ?? signal}): ${this.stderr.slice(-2000)}`);
       for (const waiter of this.#waiters) this.#settle(waiter, () => waiter.reject(this.#exitError!));
     });
     child.stderr!.on('data', (chunk: Buffer) => {
       if (this.stderr.length < MAX_STDERR) this.stderr += chunk.toString('utf8');
+      else this.stderrTruncated = true;
     });
+    child.stdout!.on('data', (chunk: Buffer) => this.#stdoutChunks.push(chunk));
     createInterface({ input: child.stdout! }).on('line', (line) => this.#onLine(line));
   }
 
@@ -220,6 +227,19 @@ export class DemoProcess {
   /** Resolves when the process has exited (e.g. after a signal the test sent). */
   whenExited(): Promise<void> {
     return this.#exited;
+  }
+
+  /**
+   * Resolves when the process has exited and its stdout and stderr are closed: every byte it
+   * wrote has been read (`exit` can come before the last output).
+   */
+  whenClosed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** Everything the demo wrote to stdout so far, byte for byte (not re-serialised from events). */
+  stdoutBytes(): Buffer {
+    return Buffer.concat(this.#stdoutChunks);
   }
 
   /** Sends a signal to the IVR process alone (SIGTERM: drain). */

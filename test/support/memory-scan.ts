@@ -67,7 +67,7 @@ export function countIn(haystack: Buffer, length: number, needle: Buffer, fresh:
 }
 
 /** Above this many canaries one pass per form with a prefix table beats an indexOf per canary and form. */
-const MANY_CANARIES = 8;
+export const MANY_CANARIES = 8;
 const FORMS = ['ascii', 'utf16le', 'digitBytes'] as const;
 
 /**
