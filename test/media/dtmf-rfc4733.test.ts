@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Rfc4733Decoder, type Rfc4733Outcome } from '../../src/media/dtmf-rfc4733.ts';
 import { DtmfSender, writeTelephoneEvent } from '../../src/media/dtmf-sender.ts';
-import { interopSkip } from '../support/interop.ts';
+import { interopSkip, interopSkipUnlessRoot } from '../support/interop.ts';
 import { extractAll, type PcapPacket } from '../fixtures/dtmf/extract-sipp-pcaps.ts';
 
 const SIPP_PCAPS = JSON.parse(readFileSync(new URL('../fixtures/dtmf/sipp-pcaps.json', import.meta.url), 'utf8')) as Record<string, PcapPacket[]>;
@@ -263,7 +263,6 @@ test('DtmfSender output decodes to exactly the keys sent', () => {
 });
 
 const SENT_BY_PLAY_DTMF = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 10, 11, 12, 13, 14, 15]; // "1234567890*#ABCD"
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 function runSipp(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -275,7 +274,7 @@ function runSipp(args: string[]): Promise<number> {
 
 test(
   'real sipp play_dtmf over loopback: every event that arrives is one key, in order',
-  { skip: interopSkip('sipp') || (isRoot ? false : 'sipp sends play_dtmf through a raw socket, which needs root') },
+  { skip: interopSkipUnlessRoot('sipp sends play_dtmf through a raw socket, which needs root', 'sipp') },
   async (t) => {
     const media = createSocket('udp4');
     await new Promise<void>((resolve) => media.bind(0, '127.0.0.1', resolve));

@@ -13,6 +13,12 @@ function onPath(tool: string): boolean {
   }
 }
 
+/** The `skip` option for a missing prerequisite: its reason, or a failure under CI. */
+export function skipOrFail(reason: string): string {
+  if (required) throw new Error(`${reason} (TRACELESS_REQUIRE_INTEROP=1)`);
+  return reason;
+}
+
 /**
  * Returns the `skip` option for node:test: false when every tool is present,
  * a reason string when one is missing and interop is optional.
@@ -21,7 +27,12 @@ function onPath(tool: string): boolean {
 export function interopSkip(...tools: string[]): false | string {
   const missing = tools.filter((tool) => !onPath(tool));
   if (missing.length === 0) return false;
-  const reason = `missing interop tool(s): ${missing.join(', ')}`;
-  if (required) throw new Error(`${reason} (TRACELESS_REQUIRE_INTEROP=1)`);
-  return reason;
+  return skipOrFail(`missing interop tool(s): ${missing.join(', ')}`);
+}
+
+/** interopSkip for a peer that also needs root (e.g. sipp's play_dtmf uses a raw socket). */
+export function interopSkipUnlessRoot(why: string, ...tools: string[]): false | string {
+  const missing = interopSkip(...tools);
+  if (missing !== false) return missing;
+  return process.getuid?.() === 0 ? false : skipOrFail(why);
 }

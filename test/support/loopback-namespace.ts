@@ -3,7 +3,7 @@
 // loopback, so nothing they open is reachable from outside.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { interopSkip } from './interop.ts';
+import { interopSkip, skipOrFail } from './interop.ts';
 
 /** `skip` option for node:test: the tools plus unprivileged network namespaces. */
 export function loopbackNamespaceSkip(...tools: string[]): false | string {
@@ -13,9 +13,7 @@ export function loopbackNamespaceSkip(...tools: string[]): false | string {
     execFileSync('unshare', ['-rn', 'true'], { stdio: 'ignore' });
     return false;
   } catch {
-    const reason = 'unprivileged network namespaces (unshare -rn) are not available';
-    if (process.env.TRACELESS_REQUIRE_INTEROP === '1') throw new Error(`${reason} (TRACELESS_REQUIRE_INTEROP=1)`);
-    return reason;
+    return skipOrFail('unprivileged network namespaces (unshare -rn) are not available');
   }
 }
 
