@@ -87,21 +87,21 @@ const total = (tickets: readonly Ticket[]): number => tickets.reduce((sum, ticke
  * agent in the transfer context.
  */
 async function unavailable(call: Call, reason: string): Promise<never> {
-  await call.say('error.unavailable');
+  await call.say('error.unavailable', { id: 'unavailable' });
   // 0 is the agent key everywhere else; 1 is taken too, since callers press it by habit.
-  const choice = await call.menu({ prompt: 'parking.unavailable_offer', options: { '0': 'agent', '1': 'agent', '2': 'end' }, retries: 0 });
+  const choice = await call.menu({ id: 'unavailable-offer', prompt: 'parking.unavailable_offer', options: { '0': 'agent', '1': 'agent', '2': 'end' }, retries: 0 });
   if (choice === 'end') {
-    await call.say('goodbye');
+    await call.say('goodbye', { id: 'goodbye' });
     return call.hangup();
   }
   // No key (or another key) still reaches a person rather than leaving the caller in silence.
   return call.toAgent({ reason });
 }
 
-/** One city-database operation; an unavailable database turns into the offer above. */
-async function lookup(call: Call, operation: string, params: Record<string, BackendParam>, reason = 'city-unavailable'): Promise<BackendResult> {
+/** One city-database operation (step `id`); an unavailable database turns into the offer above. */
+async function lookup(call: Call, id: string, operation: string, params: Record<string, BackendParam>, reason = 'city-unavailable'): Promise<BackendResult> {
   try {
-    return await call.backend(CITY).query(operation, params);
+    return await call.backend(CITY, { id }).query(operation, params);
   } catch (error) {
     if (error instanceof BackendUnavailableError) return unavailable(call, reason);
     throw error;
@@ -112,6 +112,7 @@ async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
   call.setAgentContext({ path: 'citation', citationFound: 'no' });
   for (let failures = 1; ; failures++) {
     const entry = await call.gatherSecret({
+      id: 'citation',
       prompt: 'parking.citation_enter',
       kind: 'account',
       min: 8,
@@ -119,18 +120,18 @@ async function byCitation(call: Call): Promise<Ticket[] | 'menu'> {
       validate: (citation) => citation.isAllDigits(),
     });
     if (!entry.ok) return call.toAgent();
-    const { rows } = await lookup(call, 'ticketByCitation', { citation: entry.secret });
+    const { rows } = await lookup(call, 'citation-lookup', 'ticketByCitation', { citation: entry.secret });
     const ticket = rows[0] ? toTicket(rows[0]) : null;
     if (ticket) {
       call.setAgentContext({ citationFound: 'yes', amountDue: String(ticket.status === 'paid' ? 0 : ticket.amountCents) });
       if (ticket.status === 'paid') {
-        await call.say('parking.citation_paid');
+        await call.say('parking.citation_paid', { id: 'citation-paid' });
         return 'menu';
       }
-      await call.say(ticketParts(ticket));
+      await call.say(ticketParts(ticket), { id: 'ticket' });
       return [ticket];
     }
-    await call.say('parking.citation_not_found');
+    await call.say('parking.citation_not_found', { id: 'citation-not-found' });
     if (failures >= MAX_LOOKUP_FAILURES) return call.toAgent();
   }
 }
@@ -139,21 +140,21 @@ async function byPlate(call: Call): Promise<Ticket[]> {
   call.setAgentContext({ path: 'plate' });
   for (let failures = 1; ; failures++) {
     // The keypad form of a plate identifies a person's car: it is keyed securely too.
-    const plate = await call.gatherSecret({ prompt: 'parking.plate_enter', kind: 'digits', min: 2, max: 8 });
+    const plate = await call.gatherSecret({ id: 'plate', prompt: 'parking.plate_enter', kind: 'digits', min: 2, max: 8 });
     if (!plate.ok) return call.toAgent();
-    const state = await call.gather({ prompt: 'parking.state_enter', min: 2, max: 2, agentKey: false, validate: (code) => STATE_KEYS.has(code) });
+    const state = await call.gather({ id: 'state', prompt: 'parking.state_enter', min: 2, max: 2, agentKey: false, validate: (code) => STATE_KEYS.has(code) });
     if (!state.ok) return call.toAgent();
-    const { rows } = await lookup(call, 'unpaidByPlate', { plateKeypad: plate.secret, stateCode: state.digits });
+    const { rows } = await lookup(call, 'plate-lookup', 'unpaidByPlate', { plateKeypad: plate.secret, stateCode: state.digits });
     const tickets = rows.map(toTicket).filter((ticket): ticket is Ticket => ticket !== null);
     if (tickets.length === 0) {
-      await call.say('parking.plate_not_found');
+      await call.say('parking.plate_not_found', { id: 'plate-not-found' });
       if (failures >= MAX_LOOKUP_FAILURES) return call.toAgent();
       continue;
     }
     const chosen = await choosePlate(call, tickets);
     const unpaid = tickets.filter((ticket) => ticket.plate === chosen);
     call.setAgentContext({ amountDue: String(total(unpaid)) });
-    await call.say([{ prompt: 'parking.unpaid_count' }, { number: unpaid.length }, { prompt: 'parking.total_due' }, { currency: total(unpaid) }]);
+    await call.say([{ prompt: 'parking.unpaid_count' }, { number: unpaid.length }, { prompt: 'parking.total_due' }, { currency: total(unpaid) }], { id: 'plate-total' });
     return unpaid;
   }
 }
@@ -168,35 +169,36 @@ async function choosePlate(call: Call, tickets: readonly Ticket[]): Promise<stri
     prompt.push({ prompt: 'parking.plate_for' }, { characters: plate }, { prompt: 'parking.press' }, { digits: String(i + 1) });
     options[String(i + 1)] = plate;
   });
-  const chosen = await call.menu({ prompt, options });
+  const chosen = await call.menu({ id: 'pick-plate', prompt, options });
   return chosen ?? call.toAgent();
 }
 
 async function payMenu(call: Call, tickets: readonly Ticket[]): Promise<Next> {
   for (;;) {
-    const choice = await call.menu({ prompt: 'parking.pay_menu', options: { '1': 'pay', '2': 'hear', '9': 'menu' } });
+    const choice = await call.menu({ id: 'pay-menu', prompt: 'parking.pay_menu', options: { '1': 'pay', '2': 'hear', '9': 'menu' } });
     if (choice === null) return call.toAgent();
     if (choice === 'menu') return 'menu';
     if (choice === 'pay') return takePayment(call, tickets);
     for (const [i, ticket] of tickets.entries()) {
-      await call.say([{ prompt: 'parking.ticket' }, { number: i + 1 }, ...ticketParts(ticket)]);
+      await call.say([{ prompt: 'parking.ticket' }, { number: i + 1 }, ...ticketParts(ticket)], { id: 'ticket-list' });
     }
   }
 }
 
-async function secureEntry(call: Call, prompt: string, kind: 'pan' | 'expiry' | 'cvv' | 'zip', min: number, max: number, validate: (s: Secret) => boolean): Promise<Secret> {
-  const entry = await call.gatherSecret({ prompt, kind, min, max, validate });
+async function secureEntry(call: Call, id: string, prompt: string, kind: 'pan' | 'expiry' | 'cvv' | 'zip', min: number, max: number, validate: (s: Secret) => boolean): Promise<Secret> {
+  const entry = await call.gatherSecret({ id, prompt, kind, min, max, validate });
   return entry.ok ? entry.secret : call.toAgent();
 }
 
 async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next> {
   const amountCents = total(tickets);
   for (;;) {
-    const card = await secureEntry(call, 'parking.card_enter', 'pan', 13, 19, (s) => s.luhnValid());
-    const expiry = await secureEntry(call, 'parking.expiry_enter', 'expiry', 4, 4, (s) => s.expiryValid(new Date()));
-    const cvv = await secureEntry(call, 'parking.cvv_enter', 'cvv', 3, 4, (s) => s.isAllDigits());
-    const zip = await secureEntry(call, 'parking.zip_enter', 'zip', 5, 5, (s) => s.isAllDigits());
+    const card = await secureEntry(call, 'card-number', 'parking.card_enter', 'pan', 13, 19, (s) => s.luhnValid());
+    const expiry = await secureEntry(call, 'expiry', 'parking.expiry_enter', 'expiry', 4, 4, (s) => s.expiryValid(new Date()));
+    const cvv = await secureEntry(call, 'cvv', 'parking.cvv_enter', 'cvv', 3, 4, (s) => s.isAllDigits());
+    const zip = await secureEntry(call, 'zip', 'parking.zip_enter', 'zip', 5, 5, (s) => s.isAllDigits());
     const confirm = await call.menu({
+      id: 'confirm',
       prompt: [
         { prompt: 'parking.confirm_pay' },
         { currency: amountCents },
@@ -208,17 +210,17 @@ async function takePayment(call: Call, tickets: readonly Ticket[]): Promise<Next
     });
     if (confirm === null) return call.toAgent();
     if (confirm === 'cancel') {
-      await call.say('parking.payment_cancelled');
+      await call.say('parking.payment_cancelled', { id: 'payment-cancelled' });
       return 'menu';
     }
-    const result = await call.pay({ amountCents, card, expiry, cvv, zip });
+    const result = await call.pay({ id: 'charge', amountCents, card, expiry, cvv, zip });
     if (result.approved) {
       const confirmation = await record(call, tickets, result.authCode, result.last4);
       await readConfirmation(call, confirmation);
       return 'done';
     }
     if (result.reason === 'unavailable') return unavailable(call, 'payment-unavailable');
-    const next = await call.menu({ prompt: 'parking.payment_declined', options: { '1': 'retry', '0': 'agent' } });
+    const next = await call.menu({ id: 'declined', prompt: 'parking.payment_declined', options: { '1': 'retry', '0': 'agent' } });
     if (next !== 'retry') return call.toAgent({ reason: 'declined' });
   }
 }
@@ -228,7 +230,7 @@ async function record(call: Call, tickets: readonly Ticket[], authCode: string, 
   let confirmation = '';
   for (const ticket of tickets) {
     // The card is already charged: the agent must know the city has no record of it yet.
-    const { rows } = await lookup(call, 'recordPayment', { ticketId: ticket.id, authorization: authCode, last4 }, 'payment-not-recorded');
+    const { rows } = await lookup(call, 'record-payment', 'recordPayment', { ticketId: ticket.id, authorization: authCode, last4 }, 'payment-not-recorded');
     confirmation ||= text(rows[0]?.confirmation);
   }
   return confirmation;
@@ -236,7 +238,7 @@ async function record(call: Call, tickets: readonly Ticket[], authCode: string, 
 
 async function readConfirmation(call: Call, confirmation: string): Promise<void> {
   let prompt: SayPart[] = [{ prompt: 'parking.payment_approved' }, { digits: confirmation }, { prompt: 'parking.confirmation_repeat' }];
-  while ((await call.menu({ prompt, options: { '1': 'repeat' }, retries: 0 })) === 'repeat') {
+  while ((await call.menu({ id: 'confirmation-number', prompt, options: { '1': 'repeat' }, retries: 0 })) === 'repeat') {
     prompt = [{ digits: confirmation }, { prompt: 'parking.confirmation_repeat' }];
   }
 }
@@ -244,8 +246,9 @@ async function readConfirmation(call: Call, confirmation: string): Promise<void>
 export default defineFlow(
   async (call) => {
     const noFlowKeys = { agentKey: false, repeatKey: false };
-    await call.say('parking.greeting', noFlowKeys);
+    await call.say('parking.greeting', { id: 'greeting', ...noFlowKeys });
     const language = await call.menu({
+      id: 'language',
       prompt: [
         { prompt: 'parking.language', lang: 'en-US' },
         { prompt: 'parking.language', lang: 'es-US' },
@@ -258,13 +261,13 @@ export default defineFlow(
     call.setLanguage(language ?? 'en-US');
     for (;;) {
       call.setAgentContext({ path: 'menu', citationFound: 'no', amountDue: '0' });
-      const choice = await call.menu({ prompt: 'parking.main_menu', options: { '1': 'citation', '2': 'plate', '0': 'agent' } });
+      const choice = await call.menu({ id: 'main-menu', prompt: 'parking.main_menu', options: { '1': 'citation', '2': 'plate', '0': 'agent' } });
       if (choice === null || choice === 'agent') return call.toAgent();
       const tickets = choice === 'citation' ? await byCitation(call) : await byPlate(call);
       if (tickets === 'menu') continue;
       if ((await payMenu(call, tickets)) === 'done') break;
     }
-    await call.say('goodbye');
+    await call.say('goodbye', { id: 'goodbye' });
   },
   { name: 'parking', agentTarget: 'sip:agent@city.example' },
 );

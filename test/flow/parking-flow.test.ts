@@ -11,6 +11,7 @@ import { STATE_CODES, keypadForm } from '../../apps/parking/states.ts';
 import { PROMPT_IDS } from '../../apps/parking/prompts.ts';
 import { LANGUAGES, SAY_AS_CLIPS } from '../../src/flow/say-as.ts';
 import type { Secret } from '../../src/vault/types.ts';
+import type { FlowEvent } from '../../src/flow/call-context.ts';
 
 const catalogue = new PromptCatalogue();
 const played = new Set<string>();
@@ -480,4 +481,29 @@ test('the documented state codes are states.ts: docs/parking.md lists every code
   const table = doc.slice(doc.indexOf('### State codes'));
   const rows = [...table.matchAll(/^\| (\d\d) \| ([A-Z]{2}) \| ([^|]+?) \|$/gm)].map((m) => [Number(m[1]), m[2], m[3]]);
   assert.deepEqual(rows, STATE_CODES.map((state) => [state.code, state.abbr, state.name]));
+});
+
+/** Step ids in the order visited, each run of events from one step counted once (as a call record lists them). */
+function visited(events: readonly FlowEvent[]): string[] {
+  const ids: string[] = [];
+  for (const event of events) if ('id' in event && ids.at(-1) !== event.id) ids.push(event.id);
+  return ids;
+}
+
+test('every step has an id, so a call record names the steps visited', async () => {
+  const paid = await call(`1,1,12345678#,1,${CARD},1,1,`);
+  assert.deepEqual(visited(paid.events), [
+    'greeting', 'language', 'main-menu', 'citation', 'citation-lookup', 'ticket', 'pay-menu',
+    'card-number', 'expiry', 'cvv', 'zip', 'confirm', 'charge', 'record-payment', 'confirmation-number', 'goodbye', 'hangup',
+  ]);
+  const c = city();
+  c.twins = true;
+  const plate = await call('1,2,7222123#,01,1,2,9,0', { city: c });
+  assert.deepEqual(visited(plate.events), ['greeting', 'language', 'main-menu', 'plate', 'state', 'plate-lookup', 'pick-plate', 'plate-total', 'pay-menu', 'ticket-list', 'pay-menu', 'main-menu', 'agent']);
+  const down = city();
+  down.failing.add('ticketByCitation');
+  const outage = await call('1,1,12345678#,2', { city: down });
+  assert.deepEqual(visited(outage.events).slice(-5), ['citation-lookup', 'unavailable', 'unavailable-offer', 'goodbye', 'hangup']);
+  const declined = await call('1,1,12345678#,1,4000000000000002#,1230,123#,94105,1,0');
+  assert.deepEqual(visited(declined.events).slice(-4), ['confirm', 'charge', 'declined', 'agent']);
 });
