@@ -43,8 +43,9 @@ test('every event of the vocabulary is in the table and has an example the logge
       }
     }
   }
-  const documented = new Set(jsonLines.map((line) => line.event).filter((event) => event !== undefined));
-  for (const event of documented) assert.ok(event === 'cdr' || event in EVENTS, `the example event ${String(event)} exists`);
+  for (const { event } of jsonLines) {
+    if (event !== undefined) assert.ok(event === 'cdr' || Object.hasOwn(EVENTS, String(event)), `the example event ${String(event)} exists`);
+  }
 });
 
 test('the call record example passes the record schema', () => {
