@@ -9,6 +9,8 @@ import { lockedBytesFor } from '../src/vault/memory-lock.ts';
 
 const PAGE = 4096;
 const CALLS = 20_000;
+/** The server's arena size: config cells.secretsPerCall defaults to 32 slots of 32 bytes. */
+const SLOTS_PER_CELL = 32;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -47,7 +49,7 @@ function simulatedCall(cell: Cell): void {
 }
 
 function poolFigures(protectIdle: boolean) {
-  const pool = new CellPool({ cells: 8, protectIdle });
+  const pool = new CellPool({ cells: 8, slotsPerCell: SLOTS_PER_CELL, protectIdle });
   const wipes: number[] = [];
   pool.on('released', (report) => wipes.push(report.wipeSeconds * 1e6));
   const calls = protectIdle ? CALLS / 10 : CALLS;
@@ -61,7 +63,7 @@ function poolFigures(protectIdle: boolean) {
 }
 
 function accessFigures(protectIdle: boolean) {
-  const arena = new SecureArena({ slotSize: 32, slotCount: 16, protectIdle });
+  const arena = new SecureArena({ slotSize: 32, slotCount: SLOTS_PER_CELL, protectIdle });
   const runs = protectIdle ? 2_000 : 20_000;
   return timeEach(runs, (i) => arena.access((memory) => (memory[0] = i & 0xff)));
 }
@@ -86,7 +88,7 @@ function plainLuhn(digits: string): boolean {
  * "whole call" above); the secure cycle with them is reported apart.
  */
 function gatherFigures() {
-  const pool = new CellPool({ cells: 1 });
+  const pool = new CellPool({ cells: 1, slotsPerCell: SLOTS_PER_CELL });
   const secureSamples: number[] = [];
   const cycleSamples: number[] = [];
   for (let run = 0; run < CALLS; run++) {
@@ -121,7 +123,7 @@ function gatherFigures() {
 // Warm the JIT so the first figures are not compile time.
 poolFigures(false);
 
-const arena = new SecureArena({ slotSize: 32, slotCount: 16 });
+const arena = new SecureArena({ slotSize: 32, slotCount: SLOTS_PER_CELL });
 const results = {
   date: new Date().toISOString(),
   host: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', kernel: os.release(), node: process.version },
