@@ -21,8 +21,8 @@ export const commands = {
     if (options.config) return serveConfig(options.config, false);
     await runDemo({ sipPort: options.sipPort, adminPort: options.adminPort, mediaTimeoutSeconds: options.mediaTimeout, logLevel: options.logLevel });
   },
-  async validate(flow: string): Promise<void> {
-    const result = await validateCommand(flow);
+  async validate(flow: string, options: { prompts: string[] }): Promise<void> {
+    const result = await validateCommand(flow, { prompts: options.prompts });
     report(result);
   },
   async simulate(flow: string, options: { keys: string }): Promise<void> {

@@ -39,13 +39,16 @@ function buildProgram(): Command {
 
   program
     .command('validate')
-    .description('check a flow (YAML or TypeScript): schema, prompts, and the static secret check')
+    .description(
+      'check a flow. YAML: schema, step references, the static secret check, no keyed digits in logs, prompt ids in every language, played files. TypeScript: that it exports a defineFlow(...)',
+    )
     .argument('<flow>', 'flow file')
-    .action(async (flow: string) => commands.validate(flow));
+    .option('-p, --prompts <dir>', "a prompt overlay directory holding the flow's own recordings as <lang>/<id>.wav (repeatable)", collect, [])
+    .action(async (flow: string, options: { prompts: string[] }) => commands.validate(flow, options));
 
   program
     .command('simulate')
-    .description('run a flow against a scripted caller, offline, and print the transcript')
+    .description('run a flow against a scripted caller, offline, and print the transcript; exits 1 when the flow ended in its error fallback')
     .argument('<flow>', 'flow file')
     .requiredOption(
       '-k, --keys <keys>',
@@ -70,6 +73,10 @@ function parseMediaTimeout(value: string): number {
   const seconds = Number(value);
   if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) throw new UsageError(`media timeout must be 5-3600 seconds: ${value}`);
   return seconds;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function parsePort(value: string): number {

@@ -1,7 +1,8 @@
 // The prompt catalogue: per language, prompt ids and say-as clips mapped to text (for
 // `npm run prompts`) and to audio files. User recordings in overlay directories
-// (<overlay>/<lang>/<id>.wav) replace the generated audio for the same id.
-import { existsSync, readFileSync } from 'node:fs';
+// (<overlay>/<lang>/<id>.wav) replace the generated audio for the same id, or add ids of
+// their own (a flow's own prompts), as the server's `prompts.overlays` does.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -10,6 +11,7 @@ import type { PromptLookup } from './call-context.ts';
 
 /** prompts/ at the package root. */
 export const DEFAULT_PROMPTS_DIR = fileURLToPath(new URL('../../prompts', import.meta.url));
+const WAV = '.wav';
 
 const catalogueFile = z.strictObject({
   language: z.string().min(2),
@@ -41,6 +43,8 @@ export class PromptCatalogue implements PromptLookup {
   readonly root: string;
   readonly overlays: readonly string[];
   readonly #files = new Map<string, CatalogueFile>();
+  /** `<lang>/<id>` of every recording in the overlays. */
+  readonly #recorded = new Set<string>();
 
   constructor(options: CatalogueOptions = {}) {
     this.root = options.root ?? DEFAULT_PROMPTS_DIR;
@@ -51,6 +55,11 @@ export class PromptCatalogue implements PromptLookup {
       if (!parsed.success) throw new CatalogueError(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       if (parsed.data.language !== language) throw new CatalogueError(`${path}: language is ${parsed.data.language}, expected ${language}`);
       this.#files.set(language, parsed.data);
+      for (const dir of this.overlays) {
+        const languageDir = join(dir, language);
+        if (!existsSync(languageDir)) continue;
+        for (const name of readdirSync(languageDir)) if (name.endsWith(WAV)) this.#recorded.add(`${language}/${name.slice(0, -WAV.length)}`);
+      }
     }
   }
 
@@ -64,7 +73,29 @@ export class PromptCatalogue implements PromptLookup {
 
   has(language: string, id: string): boolean {
     const file = this.#files.get(language);
-    return file !== undefined && (Object.hasOwn(file.prompts, id) || Object.hasOwn(file.clips, id));
+    if (file === undefined) return false;
+    return Object.hasOwn(file.prompts, id) || Object.hasOwn(file.clips, id) || this.#recorded.has(`${language}/${id}`);
+  }
+
+  /**
+   * `<lang>/<id>: reason` for each id that cannot be played in each language: not in the
+   * catalogue (nor an overlay), or without its audio file. Empty when every id is complete.
+   * For a flow's static list of prompt ids (a TypeScript flow exports one) and for the catalogue itself.
+   */
+  missingAudio(ids: Iterable<string>, languages: readonly string[] = this.languages): string[] {
+    const missing: string[] = [];
+    for (const language of languages) {
+      for (const id of ids) {
+        if (!this.has(language, id)) missing.push(`${language}/${id}: not in the catalogue`);
+        else if (!this.audioPath(`${language}/${id}`)) missing.push(`${language}/${id}: no audio file`);
+      }
+    }
+    return missing;
+  }
+
+  /** Every prompt id and clip id of one language's catalogue file. */
+  ids(language: string): string[] {
+    return this.entries(language).map(([id]) => id);
   }
 
   /** Every id → text of one language (prompts and clips), for rendering. */

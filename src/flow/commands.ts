@@ -4,7 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { isFlow, type Flow } from './define-flow.ts';
 import { checkYamlFlow, formatProblem, loadYamlFlow, FlowLoadError } from './yaml-loader.ts';
 import { parseCallerScript, ScriptError, simulate, type SimulationOptions } from './simulator.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { PromptCatalogue } from './catalogue.ts';
+import { checkAudio } from './prompt-check.ts';
+import { LANGUAGES } from './say-as.ts';
 
 export class FlowFileError extends Error {
   readonly code = 'FLOW_FILE';
@@ -25,16 +28,33 @@ export async function loadFlowFile(path: string): Promise<Flow> {
 }
 
 export interface CommandResult {
-  /** 0 ok, 1 the flow failed at run time, 2 the flow or the arguments are invalid (issue 2's exit codes). */
+  /** 0 ok, 1 the flow failed at run time (it ended in its error fallback), 2 the flow or the arguments are invalid (issue 2's exit codes). */
   exitCode: 0 | 1 | 2;
   output: string;
 }
 
-/** `traceless validate <flow>`: every problem as file:line:col, or "ok". */
-export async function validateCommand(flowPath: string): Promise<CommandResult> {
+export interface ValidateOptions {
+  /** Prompt overlay directories (<dir>/<lang>/<id>.wav): the flow's own prompts, as the server's `prompts.overlays`. */
+  prompts?: readonly string[];
+  /** Where the catalogue lives (default: the package's prompts/). */
+  promptsRoot?: string;
+}
+
+/**
+ * `traceless validate <flow>`: every problem as file:line:col, or "ok". A YAML flow is
+ * checked whole: schema, step references, the static secret and keyed-digit checks, its
+ * fixed prompt ids in every language, and the files it plays. A TypeScript flow's code
+ * cannot be read that way: only its default export is checked.
+ */
+export async function validateCommand(flowPath: string, options: ValidateOptions = {}): Promise<CommandResult> {
   try {
+    for (const dir of options.prompts ?? []) {
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) return { exitCode: 2, output: `${dir}: not a prompt overlay directory (<dir>/<lang>/<id>.wav)` };
+    }
     if (isYaml(flowPath)) {
-      const { problems } = checkYamlFlow(readFileSync(flowPath, 'utf8'), flowPath);
+      const catalogue = new PromptCatalogue({ overlays: options.prompts ?? [], ...(options.promptsRoot ? { root: options.promptsRoot } : {}) });
+      const audio = (steps: Parameters<typeof checkAudio>[0]) => checkAudio(steps, flowPath, catalogue, LANGUAGES);
+      const { problems } = checkYamlFlow(readFileSync(flowPath, 'utf8'), flowPath, audio);
       if (problems.length > 0) return { exitCode: 2, output: problems.map(formatProblem).join('\n') };
     } else await loadFlowFile(flowPath);
     return { exitCode: 0, output: `${flowPath}: ok` };
@@ -60,5 +80,6 @@ export async function simulateCommand(
   }
   const result = await simulate(flow, { ...options, caller });
   const unused = result.unusedTurns > 0 ? `\n(${result.unusedTurns} caller turn(s) not used)` : '';
-  return { exitCode: result.outcome.status === 'failed' ? 1 : 0, output: `${result.text()}${unused}` };
+  // A test script wants to know the flow went wrong even when the fallback then reached an agent.
+  return { exitCode: result.outcome.fallback || result.outcome.status === 'failed' ? 1 : 0, output: `${result.text()}${unused}` };
 }

@@ -128,8 +128,16 @@ function parseSteps(raw: ReadonlyArray<Record<string, unknown>>, report: Reporte
   return steps;
 }
 
-/** Parses and checks a flow; returns the problems instead of throwing. */
-export function checkYamlFlow(text: string, file: string): { flow: ParsedYamlFlow | null; problems: FlowProblem[] } {
+/**
+ * Parses and checks a flow; returns the problems instead of throwing. `extra` adds checks
+ * of its own (e.g. prompt ids against a catalogue) once the flow is otherwise sound; their
+ * findings get file:line:col like the rest.
+ */
+export function checkYamlFlow(
+  text: string,
+  file: string,
+  extra?: (steps: readonly FlowStep[]) => Finding[],
+): { flow: ParsedYamlFlow | null; problems: FlowProblem[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const report = new Reporter(file, doc, lines);
@@ -147,7 +155,7 @@ export function checkYamlFlow(text: string, file: string): { flow: ParsedYamlFlo
   }
   const steps = parseSteps(header.data.steps, report);
   if (report.problems.length > 0) return { flow: null, problems: report.problems };
-  const findings: Finding[] = [...checkStepReferences(steps), ...checkSecretFlow(steps), ...checkKeyedLogs(steps)];
+  const findings: Finding[] = [...checkStepReferences(steps), ...checkSecretFlow(steps), ...checkKeyedLogs(steps), ...(extra?.(steps) ?? [])];
   for (const finding of findings) report.at(finding.path, finding.code, finding.message);
   if (report.problems.length > 0) return { flow: null, problems: report.problems };
   return { flow: { header: header.data, steps }, problems: [] };

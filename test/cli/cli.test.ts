@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeOverlay } from '../flow/wav-file.ts';
 
 const bin = new URL('../../bin/traceless', import.meta.url).pathname;
 
@@ -76,10 +77,39 @@ test('a bad config lists every problem by path and line, exit 2', () => {
 
 const fixture = (name: string) => new URL(`../flow/fixtures/${name}`, import.meta.url).pathname;
 
-test('validate: a good flow prints ok and exits 0', () => {
-  const result = traceless('validate', fixture('pin-check.yaml'));
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /pin-check\.yaml: ok/);
+test("validate: a good flow with its own prompts (--prompts overlay) prints ok and exits 0; without them, exit 2 at each id", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-prompts-'));
+  try {
+    writeOverlay(dir, ['greeting', 'account.enter', 'pin.enter', 'pin.wrong', 'balance.is']);
+    const result = traceless('validate', fixture('pin-check.yaml'), '--prompts', dir);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /pin-check\.yaml: ok/);
+    const bare = traceless('validate', fixture('pin-check.yaml'));
+    assert.equal(bare.code, 2);
+    assert.match(bare.stdout, /pin-check\.yaml:5:10: prompt 'greeting' is not in the en-US or es-US catalogue/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validate --help says what it checks', () => {
+  const result = traceless('validate', '--help');
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /prompt ids in every language/);
+  assert.match(result.stdout, /--prompts <dir>/);
+});
+
+test('simulate: a flow that ends in its error fallback exits 1 even when the fallback transferred', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-flow-'));
+  try {
+    const file = join(dir, 'fails.yaml');
+    writeFileSync(file, 'name: fails\nagent: sip:agent@example.test\nsteps:\n  - backend: { name: city, operation: lookup, into: r }\n');
+    const result = traceless('simulate', file, '--keys', '');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /outcome transferred \(fallback\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('validate: a TypeScript flow in a folder outside the package loads (tsx require hook registered), exit 0', () => {

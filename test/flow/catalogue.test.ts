@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { PromptCatalogue } from '../../src/flow/catalogue.ts';
 import { SAY_AS_CLIPS, LANGUAGES } from '../../src/flow/say-as.ts';
 import { DEFAULT_SETTINGS } from '../../src/flow/call-context.ts';
+import { spawnSync } from 'node:child_process';
+import { writeOverlay } from './wav-file.ts';
 
 const catalogue = new PromptCatalogue();
 
@@ -56,6 +58,34 @@ test('an overlay recording replaces the generated audio; unknown ids and travers
     assert.equal(withOverlay.audioPath('es-US/goodbye'), join(catalogue.root, 'es-US', 'goodbye.wav'));
     assert.equal(withOverlay.audioPath('en-US/no.such.prompt'), null);
     assert.equal(withOverlay.audioPath('en-US/../../package.json'), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every catalogue id (prompts and say-as clips) has audio in both languages', () => {
+  assert.ok(catalogue.ids('en-US').length > 100);
+  assert.deepEqual(catalogue.missingAudio(catalogue.ids('en-US'), LANGUAGES), []);
+  assert.deepEqual(catalogue.missingAudio(catalogue.ids('es-US'), LANGUAGES), []);
+});
+
+test('the committed audio is what the catalogue text renders to (npm run prompts -- --check, offline)', () => {
+  const script = new URL('../../scripts/prompts.ts', import.meta.url).pathname;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--check'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+});
+
+test("missingAudio names each id a flow's static list cannot play, per language; overlay ids count", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prompts-'));
+  try {
+    writeOverlay(dir, ['flow.own'], ['en-US']);
+    const withOverlay = new PromptCatalogue({ overlays: [dir] });
+    assert.deepEqual(withOverlay.missingAudio(['goodbye', 'flow.own', 'no.such.prompt']), [
+      'en-US/no.such.prompt: not in the catalogue',
+      'es-US/flow.own: not in the catalogue',
+      'es-US/no.such.prompt: not in the catalogue',
+    ]);
+    assert.equal(withOverlay.audioPath('en-US/flow.own'), join(dir, 'en-US', 'flow.own.wav'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
