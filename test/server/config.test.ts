@@ -194,3 +194,20 @@ test('HTTPS endpoints: parameters travel only in a body (never with GET), each n
     },
   );
 });
+
+test('the HTTPS backend examples in docs/configuration.md and deploy/ satisfy the schema', () => {
+  const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!).filter((block) => block.includes('type: https\n'));
+  const deploy = readFileSync(new URL('../../deploy/traceless.example.yaml', import.meta.url), 'utf8');
+  // The deploy file keeps its HTTPS backend commented out (the parking line does not use one).
+  const lines = deploy.split('\n');
+  const start = lines.indexOf('  # permits:');
+  const end = lines.findIndex((line, index) => index > start && !line.startsWith('  # '));
+  const commented = lines.slice(start, end).map((line) => `  ${line.slice(4)}`).join('\n');
+  const examples = [...blocks.map((block) => parse(block) as Record<string, unknown>), { backends: parse(`backends:\n${commented}\n`).backends }];
+  assert.equal(examples.length, 2);
+  for (const example of examples) {
+    const result = configSchema.safeParse({ ...parse(minimal), applications: {}, numbers: {}, ...example });
+    assert.ok(result.success, JSON.stringify(!result.success && result.error.issues));
+  }
+});
