@@ -1,10 +1,10 @@
 // A dialog as the UAS sees it (RFC 3261 §12): identified by Call-ID + local tag + remote tag,
 // created from the INVITE when the UAS answers (§12.1.1), and the factory for every request
 // the IVR sends inside it (§12.2.1.1: BYE, REFER, UPDATE).
-import { randomBytes } from 'node:crypto';
 import type { HeaderField, SipRequest } from './message.ts';
 import { firstHeader, headerValues, parseCSeq, parseNameAddr, fromTag } from './headers.ts';
 import { GuardedState } from './state-machine.ts';
+import { randomToken } from './token.ts';
 import { uriScheme } from './uri.ts';
 import type { TransportKind } from './transport.ts';
 
@@ -15,11 +15,6 @@ const edges = {
   confirmed: ['terminated'],
   terminated: [],
 } as const satisfies Record<DialogState, readonly DialogState[]>;
-
-/** Random token for tags (§19.3, ≥32 bits of randomness) and branches (§8.1.1.7). */
-export function randomToken(): string {
-  return randomBytes(8).toString('hex');
-}
 
 export function dialogKey(callId: string, localTag: string, remoteTag: string): string {
   return `${callId}\n${localTag}\n${remoteTag}`;

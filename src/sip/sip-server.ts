@@ -4,7 +4,7 @@ import type { SipLimits } from './limits.ts';
 import { DEFAULT_SIP_LIMITS } from './limits.ts';
 import type { IncomingCall } from './incoming-call.ts';
 import type { LocalEndpoint } from './dialog.ts';
-import { randomToken } from './dialog.ts';
+import { randomToken } from './token.ts';
 import type { HeaderField, SipRequest } from './message.ts';
 import { UserAgentServer } from './user-agent-server.ts';
 import type { AdmissionHook, RoutingHook } from './user-agent-server.ts';

@@ -9,6 +9,7 @@
 // (RFC 4475 §3.2.1 allows only 400 or the fallback for that), is answered 400.
 import type { SipRequest, SipResponse } from './message.ts';
 import { buildResponse } from './serializer.ts';
+import { randomToken } from './token.ts';
 import { firstHeader, parseCSeq, parseVia, headerValues, tagOf, toTag } from './headers.ts';
 import { timerValues, systemScheduler } from './timers.ts';
 import type { Scheduler, TimerBase } from './timers.ts';
@@ -104,7 +105,7 @@ export class TransactionLayer {
   receiveRequest(request: SipRequest, channel: MessageChannel): void {
     const via = topViaKey(request);
     if (via === undefined) {
-      if (request.method !== 'ACK') channel.send(buildResponse(request, 400, 'Missing RFC 3261 Via Branch'));
+      if (request.method !== 'ACK') channel.send(buildResponse(request, 400, 'Missing RFC 3261 Via Branch', [], randomToken()));
       return;
     }
     const method = request.method === 'ACK' ? 'INVITE' : request.method;
@@ -125,12 +126,12 @@ export class TransactionLayer {
       const other = this.merged.get(mergeKey);
       if (other !== undefined && other !== key) {
         // §8.2.2.2: same request arriving by another path; answered statelessly.
-        channel.send(buildResponse(request, 482, 'Loop Detected'));
+        channel.send(buildResponse(request, 482, 'Loop Detected', [], randomToken()));
         return;
       }
     }
     if (this.size >= (usesReserve(request) ? this.maxWithReserve : this.maxTransactions)) {
-      channel.send(buildResponse(request, 503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }]));
+      channel.send(buildResponse(request, 503, 'Service Unavailable', [{ name: 'Retry-After', value: '5' }], randomToken()));
       return;
     }
     const context = {

@@ -5,6 +5,7 @@
 import type { SipRequest, SipResponse } from './message.ts';
 import { parseMessage } from './parser.ts';
 import { serializeMessage, buildResponse } from './serializer.ts';
+import { randomToken } from './token.ts';
 import { parseVia } from './headers.ts';
 import type { Via } from './headers.ts';
 import { splitTopLevel } from './syntax.ts';
@@ -114,7 +115,7 @@ export class TransportLayer {
       const via = partial === undefined ? undefined : stampVia(partial, source);
       if (partial !== undefined && via !== undefined && partial.method !== 'ACK') {
         this.channel(transport, responseTarget(via, source), source).send(
-          buildResponse(partial, framingError === undefined ? (error.status ?? 400) : 400, reason),
+          buildResponse(partial, framingError === undefined ? (error.status ?? 400) : 400, reason, [], randomToken()),
         );
       }
       return;

@@ -374,7 +374,7 @@ test('3.2.1 badbranch: parses; the transaction layer answers the bare magic cook
   assert.equal(vias(request('badbranch'))[0]?.branch, 'z9hG4bK');
   // §3.2.1 allows 400 or RFC 2543 matching; no transaction is made from a branch that is not unique.
   assert.deepEqual(throughStack('badbranch', 'udp').sent, [crlf(`SIP/2.0 400 Missing RFC 3261 Via Branch
-To: sip:user@example.com
+To: sip:user@example.com;tag=LOCAL
 From: sip:caller@example.org;tag=33242
 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK;received=192.0.2.10
 Call-ID: badbranch.sadonfo23i420jv0as0derf3j3n
