@@ -18,6 +18,7 @@ import type { SessionTimer } from './session-timer.ts';
 import { IncomingCall } from './incoming-call.ts';
 import type { CallControl, EndCause, IncomingCallInfo, InfoRefusal, TransferResult } from './incoming-call.ts';
 import type { MessageChannel, ServerTransaction, TransactionEnd } from './transaction.ts';
+import type { Target, TransportKind } from './transport.ts';
 import type { TransactionLayer } from './transaction-layer.ts';
 
 export type CallState = 'offered' | 'answered' | 'confirmed' | 'ended';
@@ -41,6 +42,8 @@ export interface SessionHost {
   /** Allow / Supported / Accept advertised in 2xx to INVITE and OPTIONS (§13.3.1.4, §11.2). */
   readonly capabilities: readonly HeaderField[];
   registerDialog(session: CallSession): void;
+  /** A channel to another hop on a listener of `kind` (undefined: none). */
+  channelTo(kind: TransportKind, target: Target): MessageChannel | undefined;
   forget(session: CallSession): void;
 }
 
@@ -72,7 +75,7 @@ export class CallSession implements CallControl {
     private readonly host: SessionHost,
     readonly invite: SipRequest,
     readonly inviteTransaction: ServerTransaction,
-    /** The flow the INVITE came on; responses and our in-dialog requests both use it. */
+    /** The flow the INVITE came on; responses use it, and our in-dialog requests unless routed elsewhere. */
     private readonly channel: MessageChannel,
     local: LocalEndpoint,
     info: Omit<IncomingCallInfo, 'callId'>,
@@ -148,7 +151,7 @@ export class CallSession implements CallControl {
         ...extraHeaders,
       ]);
       this.transferTimeout.start(this.host.transferTimeoutMs, () => this.settleTransfer('failed'));
-      this.host.transactions.sendRequest(refer, this.channel, {
+      this.host.transactions.sendRequest(refer, this.requestChannel(), {
         // RFC 3515 §2.4.2: a 2xx (normally 202) means the transferee will try; NOTIFYs say how it went.
         onResponse: (response) => {
           if (response.status >= 300) this.settleTransfer('failed');
@@ -273,12 +276,27 @@ export class CallSession implements CallControl {
 
   // ---- internals ----
 
+  /**
+   * The channel our in-dialog requests take (§12.2.1.1, §8.1.2): towards the dialog's next hop.
+   * Over TCP/TLS the INVITE's connection is reused (often the only way back through NAT), and so
+   * is the INVITE's path when the hop is where the INVITE came from or cannot be addressed.
+   */
+  private requestChannel(): MessageChannel {
+    if (this.channel.reliable) return this.channel;
+    const hop = this.dialog.nextHop();
+    const peer = this.channel.peer;
+    if (hop === undefined || (hop.address === peer.address && hop.port === peer.port)) return this.channel;
+    return this.host.channelTo(peer.kind, hop) ?? this.channel;
+  }
+
   private answer(request: SipRequest, localSdp: string, extra: readonly HeaderField[]): SipResponse {
     const response = buildResponse(
       request,
       200,
       'OK',
       [
+        // §12.1.1: the UAS MUST copy every Record-Route value into its 2xx, in order.
+        ...request.headers.filter((field) => field.name === 'Record-Route'),
         { name: 'Contact', value: this.dialog.contact },
         ...this.host.capabilities,
         ...extra,
@@ -335,7 +353,7 @@ export class CallSession implements CallControl {
     };
     if (this.dialog.remoteAllows('UPDATE')) {
       const update = this.dialog.request('UPDATE', [sessionExpires, { name: 'Supported', value: 'timer' }]);
-      this.host.transactions.sendRequest(update, this.channel, { onResponse: refreshed, onFailure: () => undefined });
+      this.host.transactions.sendRequest(update, this.requestChannel(), { onResponse: refreshed, onFailure: () => undefined });
       return;
     }
     if (this.pendingOffer !== undefined) {
@@ -355,7 +373,8 @@ export class CallSession implements CallControl {
     const seq = cseqNumber(invite) ?? 0;
     let ack: SipRequest | undefined;
     this.localOfferPending = true;
-    this.host.transactions.sendRequest(invite, this.channel, {
+    const channel = this.requestChannel();
+    this.host.transactions.sendRequest(invite, channel, {
       onResponse: (response) => {
         if (response.status < 200) return;
         if (response.status >= 300) {
@@ -364,7 +383,7 @@ export class CallSession implements CallControl {
         }
         const first = ack === undefined;
         ack ??= this.dialog.ack(seq);
-        this.channel.send(ack);
+        channel.send(ack); // the 2xx's ACK follows the INVITE's route (§13.2.2.4)
         if (!first) return;
         this.localOfferPending = false;
         refreshed(response);
@@ -377,7 +396,7 @@ export class CallSession implements CallControl {
   }
 
   private sendBye(): void {
-    this.host.transactions.sendRequest(this.dialog.request('BYE'), this.channel, {
+    this.host.transactions.sendRequest(this.dialog.request('BYE'), this.requestChannel(), {
       onResponse: () => undefined,
       onFailure: () => undefined,
     });

@@ -5,7 +5,8 @@ import type { HeaderField, SipRequest } from './message.ts';
 import { firstHeader, headerValues, parseCSeq, parseNameAddr, fromTag } from './headers.ts';
 import { GuardedState } from './state-machine.ts';
 import { randomToken } from './token.ts';
-import { uriScheme } from './uri.ts';
+import { isIP } from 'node:net';
+import { parseSipUri, uriScheme } from './uri.ts';
 import type { TransportKind } from './transport.ts';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -109,6 +110,20 @@ export class Dialog {
       this.learnAllow(request);
     }
     return true;
+  }
+
+  /**
+   * Where a request inside this dialog goes first (§12.2.1.1, §8.1.2): the first route of the
+   * route set (loose routing, §16.12), or with no route set the remote target. Undefined when
+   * that hop is not an IP literal: we do no RFC 3263 DNS, and the caller keeps the INVITE's path.
+   */
+  nextHop(): { address: string; port: number } | undefined {
+    const first = this.routeSet[0];
+    const uri = parseSipUri(first === undefined ? this.remoteTarget : (parseNameAddr(first)?.uri ?? ''));
+    if (uri === undefined) return undefined;
+    const address = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;
+    if (isIP(address) === 0) return undefined;
+    return { address, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060) };
   }
 
   /** A request inside this dialog (§12.2.1.1) with a fresh branch, ready for a client transaction. */

@@ -64,6 +64,7 @@ export class SipServer {
     const uas = new UserAgentServer({
       local,
       onCall: config.onCall,
+      channelTo: (kind, target) => layer?.channelTo(kind, target),
       logger,
       ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'answerTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
     });
@@ -102,8 +103,8 @@ export class SipServer {
    * uses an existing connection to the peer only.
    */
   options(kind: TransportKind, target: { address: string; port: number }): Promise<number | 'timeout' | 'transport-error'> {
-    const transport = this.transports.transport(kind);
-    if (transport === undefined) return Promise.resolve('transport-error');
+    const channel = this.transports.channelTo(kind, target);
+    if (channel === undefined) return Promise.resolve('transport-error');
     const local = this.local(kind);
     const host = target.address.includes(':') ? `[${target.address}]` : target.address;
     const headers: HeaderField[] = [
@@ -116,7 +117,6 @@ export class SipServer {
       { name: 'Accept', value: 'application/sdp' },
     ];
     const request: SipRequest = { kind: 'request', method: 'OPTIONS', uri: `sip:${host}:${target.port}`, headers, body: Buffer.alloc(0) };
-    const channel = this.transports.channel(transport, target, { kind, ...target });
     return new Promise((resolve) => {
       this.uas.transactions.sendRequest(request, channel, {
         onResponse: (response) => {

@@ -90,6 +90,12 @@ export class TransportLayer {
     return this.transports.get(kind);
   }
 
+  /** A channel to `target` on the listener of `kind`, for requests we start; undefined without one. */
+  channelTo(kind: TransportKind, target: Target): MessageChannel | undefined {
+    const transport = this.transports.get(kind);
+    return transport === undefined ? undefined : this.channel(transport, target, { kind, ...target });
+  }
+
   /** Entry point for every transport's inbound bytes. Never throws: one bad message or a throwing listener affects no other call. */
   receive(data: Buffer, source: Source, framingError?: { readonly reason: string }): void {
     try {

@@ -21,7 +21,7 @@ import type { MessageChannel, ServerTransaction, TransactionEnd } from './transa
 import type { MessageSink } from './transport-layer.ts';
 import { timerValues, systemScheduler } from './timers.ts';
 import type { Scheduler, TimerBase, TimerValues } from './timers.ts';
-import type { SipLogger, Source, TransportKind } from './transport.ts';
+import type { SipLogger, Source, Target, TransportKind } from './transport.ts';
 import { silentLogger } from './transport.ts';
 
 export type AdmissionDecision =
@@ -51,6 +51,8 @@ export interface UserAgentServerOptions {
   /** Our host/port per transport, for Contact and Via (the advertised address). */
   readonly local: (kind: TransportKind) => LocalEndpoint;
   readonly onCall: (call: IncomingCall) => void;
+  /** A channel towards another hop, for in-dialog requests that must not follow the INVITE's path back (§12.2.1.1). */
+  readonly channelTo?: (kind: TransportKind, target: Target) => MessageChannel | undefined;
   readonly admission?: AdmissionHook;
   readonly routing?: RoutingHook;
   /** Our Min-SE in seconds (RFC 4028; at least 90). */
@@ -196,6 +198,10 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
 
   registerDialog(session: CallSession): void {
     this.dialogs.set(session.dialog.key, session);
+  }
+
+  channelTo(kind: TransportKind, target: Target): MessageChannel | undefined {
+    return this.options.channelTo?.(kind, target);
   }
 
   forget(session: CallSession): void {

@@ -16,11 +16,6 @@ const skip = loopbackNamespaceSkip('sipp', 'kamailio');
 const harness = resolve(import.meta.dirname, 'kamailio-harness.ts');
 type Run = KamailioRun & UasReport;
 
-// Known defects in src/sip, each shown by the tests marked with it (node:test reports a todo
-// test's failure without failing the run). Drop the todo once the fix lands.
-const NO_RECORD_ROUTE_IN_2XX = 'src/sip bug: the 2xx to the INVITE does not copy its Record-Route (§12.1.1), so the caller has no route set';
-const BYE_TO_INVITE_SOURCE = 'src/sip bug: in-dialog requests go to the INVITE source, not the top Route / remote target (§12.2.1.1, §8.1.2)';
-
 function kamailio(scenario: string, service: string, routing: 'record-route' | 'no-record-route' = 'record-route', extra: string[] = []): Promise<Run> {
   return runInLoopbackNamespace<Run>(harness, [scenario, service, routing, ...extra]);
 }
@@ -77,7 +72,7 @@ test('Kamailio ×2: the 200 OK to the INVITE goes back along all three Vias (§1
   assert.deepEqual(run.calls.map(({ dialled, transport }) => ({ dialled, transport })), [{ dialled: '5551000', transport: 'udp' }]);
 });
 
-test('Kamailio ×2: the 200 OK carries the Record-Route as received; the caller’s ACK and BYE follow the route set to us (§12.1.1, §16.12)', { skip, todo: NO_RECORD_ROUTE_IN_2XX, timeout: 60_000 }, async () => {
+test('Kamailio ×2: the 200 OK carries the Record-Route as received; the caller’s ACK and BYE follow the route set to us (§12.1.1, §16.12)', { skip, timeout: 60_000 }, async () => {
   const run = await proxiedCall();
   const { uas, core, edge } = run.ports;
   const invite = find(run, 'core', 'sent-request', uas, /^INVITE /);
@@ -99,7 +94,7 @@ test('Kamailio ×2: the 200 OK carries the Record-Route as received; the caller�
   assert.deepEqual(run.ended, ['remote-bye']);
 });
 
-test('Kamailio ×2: our BYE uses the route set — Request-URI the caller’s Contact, Route via core then edge (§12.2.1.1)', { skip, todo: NO_RECORD_ROUTE_IN_2XX, timeout: 60_000 }, async () => {
+test('Kamailio ×2: our BYE uses the route set — Request-URI the caller’s Contact, Route via core then edge (§12.2.1.1)', { skip, timeout: 60_000 }, async () => {
   const run = await kamailio('uac-proxied-remote-bye.xml', 'hangup');
   const { uas, core } = run.ports;
   const recordRoute = headerLines(find(run, 'core', 'sent-request', uas, /^INVITE /).text, 'Record-Route');
@@ -132,7 +127,7 @@ test('Kamailio ×2: CANCEL goes hop by hop to us → 200 to the CANCEL, 487 to t
   assert.deepEqual(run.ended, ['cancel']);
 });
 
-test('Kamailio ×2 without record-routing: the caller reaches us directly, and our BYE goes to its Contact, not back to the proxy (§12.2.1.1, §8.1.2)', { skip, todo: BYE_TO_INVITE_SOURCE, timeout: 60_000 }, async () => {
+test('Kamailio ×2 without record-routing: the caller reaches us directly, and our BYE goes to its Contact, not back to the proxy (§12.2.1.1, §8.1.2)', { skip, timeout: 60_000 }, async () => {
   const run = await kamailio('uac-unrouted-remote-bye.xml', 'hangup', 'no-record-route', ['-timeout', '10s']);
   const { uas } = run.ports;
   // The dialog has no route set: the caller's ACK and INFO came straight to us (setdest to our Contact).
