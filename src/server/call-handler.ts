@@ -260,7 +260,8 @@ async function serveCall(
   log.event('call.answer', { callId, setupMs });
 
   const keyResponse = new KeyResponseClock((ms) => metrics.keyResponseMs(ms));
-  const observe = (event: FlowEvent): void => observeFlow(event, { callId, log, metrics, record });
+  const observation = { callId, log, metrics, record, lastStep: null };
+  const observe = (event: FlowEvent): void => observeFlow(event, observation);
   const outcome = await runFlow(
     app.flow,
     {
@@ -294,9 +295,18 @@ interface FlowObservation {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly record: CallRecordBuilder;
+  /** The step the record last listed: one step's several events (prompt, open, armed, done, retries) list it once. */
+  lastStep: string | null;
 }
 
-function observeFlow(event: FlowEvent, { callId, log, metrics, record }: FlowObservation): void {
+function observeFlow(event: FlowEvent, observation: FlowObservation): void {
+  const { callId, log, metrics, record } = observation;
+  // The record lists steps by id as the flow reaches them — an entry with barge-in from its
+  // input.open, before any prompt ends — each time the flow comes back to one.
+  if (event.type !== 'key.ignored' && event.id !== observation.lastStep) {
+    observation.lastStep = event.id;
+    record.step(event.id);
+  }
   switch (event.type) {
     case 'input.open':
       // Keys are taken from here on (barge-in): what an automated caller waits for.
@@ -304,7 +314,6 @@ function observeFlow(event: FlowEvent, { callId, log, metrics, record }: FlowObs
       return;
     case 'input.armed':
       log.event('flow.step', { callId, step: event.step, kind: 'armed' });
-      record.step(event.step);
       return;
     case 'gather.done':
       // Counts and outcomes only: never which keys.
@@ -325,23 +334,18 @@ function observeFlow(event: FlowEvent, { callId, log, metrics, record }: FlowObs
       log.event('backend.query', { callId, backend: event.backend, operation: event.operation, outcome: event.outcome, latencyMs: event.ms, rows: event.rows });
       record.backendLatency(event.backend, event.ms);
       metrics.backendQuery(event.backend, event.outcome === 'ok' && event.rows === 0 ? 'not_found' : BACKEND_OUTCOMES[event.outcome], event.ms);
-      record.step(event.type);
       return;
     case 'payment':
       log.event('payment.result', { callId, gateway: 'payment', result: PAYMENT_RESULTS[event.outcome], latencyMs: event.ms });
       record.paymentLatency(event.ms);
       metrics.payment(PAYMENT_RESULTS[event.outcome], event.ms);
-      record.step(event.type);
       return;
     case 'play':
     case 'language':
     case 'log':
     case 'hangup':
-      record.step(event.type);
-      return;
     case 'transfer':
-      record.step(event.type);
-      return;
+      return; // in the record's steps only
     case 'key.ignored':
       return; // the flow's own bookkeeping; the simulator shows it, the record has no use for it
   }

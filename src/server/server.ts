@@ -166,6 +166,9 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
       if (calls.size === 0) return;
       for (const call of calls) call.cut(cutCause);
       await settledWithin([...calls].map((call) => call.done), CALL_END_GRACE_MS);
+      // One loop turn for the BYEs just queued to reach the sockets: a UDP send made in the
+      // same turn as the socket's close is dropped, and the caller would never hear our goodbye.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     });
 
     const loopDelay = eventLoopDelay();

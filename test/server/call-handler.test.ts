@@ -70,9 +70,19 @@ type LogLine = Record<string, unknown> & { event?: string };
 function harness(t: { after(fn: () => void): void }, options: { flow?: Flow; media?: MediaConfig; cells?: number } = {}) {
   const lines: string[] = [];
   const maskHits: string[] = [];
+  const watchers: Array<{ match: (line: LogLine) => boolean; resolve: () => void }> = [];
   const logger = createLogger({
     level: 'info',
-    destination: { write: (line: string) => lines.push(line) },
+    destination: {
+      write: (line: string) => {
+        lines.push(line);
+        const parsed = JSON.parse(line) as LogLine;
+        for (const watcher of watchers.filter((w) => w.match(parsed))) {
+          watchers.splice(watchers.indexOf(watcher), 1);
+          watcher.resolve();
+        }
+      },
+    },
     allowedNumbers: [CONFIGURED],
     onMaskHit: (rule) => maskHits.push(rule),
   });
@@ -82,6 +92,7 @@ function harness(t: { after(fn: () => void): void }, options: { flow?: Flow; med
   const prompts = new PromptStore();
   // A minute of silence: the flow is still playing it when the test ends the call.
   prompts.add('en-US/hold', new Int16Array(8000 * 60));
+  prompts.add('en-US/short', new Int16Array(160)); // one 20 ms frame
   const base = randomInt(10_000, 25_000) * 2; // RTP ports are even
   const calls: ActiveCall[] = [];
   t.after(() => {
@@ -121,6 +132,8 @@ function harness(t: { after(fn: () => void): void }, options: { flow?: Flow; med
     events,
     records: () => events().filter((e) => e.event === 'cdr'),
     sample: (series: string) => readSample(metrics, series),
+    /** Resolves when a log line that matches is written. */
+    line: (match: (line: LogLine) => boolean) => new Promise<void>((resolve) => watchers.push({ match, resolve })),
     /** Starts a call; resolves with its tracked handle. */
     dial(call: FakeCall): ActiveCall {
       handleIncomingCall(call as unknown as IncomingCall, services);
@@ -284,4 +297,24 @@ test('recordRejection: a refused INVITE is a rejected call; a 401 challenge and 
   );
   for (const record of records) assert.equal(record.invalidFields, undefined);
   assert.equal(await h.sample('traceless_calls_total{outcome="rejected"}'), 2);
+});
+
+test('the record lists the flow steps by id, once per visit — a barge-in entry from the moment it opens', async (t) => {
+  const flow = defineFlow(async (call) => {
+    await call.say('short', { id: 'greeting' });
+    await call.say('short', { id: 'greeting' }); // the same step again, right after: one visit
+    await call.say('short', { id: 'notice' });
+    // Keys barge in from the prompt's start: the caller hangs up before the prompt ends.
+    await call.gather({ id: 'account', prompt: 'hold', bargeIn: true, min: 4, max: 4, retries: 0 });
+  });
+  const h = harness(t, { flow });
+  const call = new FakeCall();
+  const opened = h.line((line) => line.event === 'flow.step' && line.kind === 'open');
+  const active = h.dial(call);
+  await opened;
+  call.end('remote-bye');
+  await active.done;
+  const [record] = h.records();
+  assert.deepEqual(record?.steps, ['greeting', 'notice', 'account']);
+  assert.equal(h.events().some((e) => e.event === 'flow.step' && e.kind === 'armed'), false, 'the entry never got past its prompt');
 });
