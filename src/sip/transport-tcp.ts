@@ -138,10 +138,16 @@ export class StreamTransport implements Transport {
     socket.on('data', (chunk: Buffer) => {
       armIdle();
       const result = framer.push(chunk);
+      // The framer copied the bytes; like every framed message below once handled, the chunk
+      // is zeroed because an INFO body can carry a key (RFC 6086).
+      chunk.fill(0);
       // RFC 5626 §4.4.1: each CRLFCRLF ping is answered with one CRLF pong.
       for (let ping = 0; ping < result.pings; ping++) socket.write(CRLF);
       const source = { kind: this.kind, address, port, connectionId: id };
-      for (const message of result.messages) this.onMessage(message, source);
+      for (const message of result.messages) {
+        this.onMessage(message, source);
+        message.fill(0);
+      }
       if (result.error !== undefined) {
         this.logger.debug({ code: result.error.code, transport: this.kind }, 'sip.stream.framing-error');
         // The header section alone lets the layer above answer 400 (RFC 4475 §3.1.2.3) before the

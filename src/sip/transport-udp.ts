@@ -37,6 +37,9 @@ export class UdpTransport implements Transport {
       // RFC 5626 §3.5.1: bare CRLF keep-alives on UDP carry no message.
       if (data.every((byte) => byte === 0x0d || byte === 0x0a)) return;
       onMessage(data, { kind: 'udp', address: info.address, port: info.port });
+      // The parser copied what it keeps; an INFO body can carry a key (RFC 6086), so the
+      // datagram is zeroed rather than left for the collector.
+      data.fill(0);
     });
     socket.on('error', (error) => logger.warn({ err: error.message }, 'sip.udp.error'));
     await new Promise<void>((resolve, reject) => {

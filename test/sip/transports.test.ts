@@ -341,3 +341,41 @@ test('the trace hook sees the exact bytes of a request in and its response out',
   assert.equal(traced[1]![2], answer);
   socket.destroy();
 });
+
+test('inbound bytes are zeroed once handled (an INFO body can carry a key): UDP datagrams and framed stream messages', async (t) => {
+  const { seen, sink } = echoSink();
+  const layer = new TransportLayer(sink);
+  const handled: Buffer[] = [];
+  const receive = (data: Buffer, source: Parameters<typeof layer.receive>[1]) => {
+    handled.push(data);
+    layer.receive(data, source);
+  };
+  const udp = await UdpTransport.listen({ host: '127.0.0.1', port: 0 }, receive);
+  const tcp = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, receive);
+  layer.add(udp);
+  layer.add(tcp);
+  const client = createSocket('udp4');
+  t.after(async () => {
+    client.close();
+    await layer.close();
+  });
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+  const info = (via: string) =>
+    optionsVia(via).toString('latin1').replace('OPTIONS sip', 'INFO sip').replace('7 OPTIONS', '7 INFO')
+      .replace('Content-Length: 0\r\n\r\n', 'Content-Type: application/dtmf\r\nContent-Length: 1\r\n\r\n7');
+  const udpReply = once(client, 'message');
+  client.send(Buffer.from(info('SIP/2.0/UDP 127.0.0.1:5099;rport;branch=z9hG4bKzu'), 'latin1'), udp.local.port, '127.0.0.1');
+  await udpReply;
+  const { socket, read } = await tcpClient(tcp.local.port);
+  socket.write(info('SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKzt'));
+  await read.until((all) => all.includes('\r\n\r\n'));
+  socket.destroy();
+  assert.equal(seen.length, 2);
+  // The requests kept their own copies of the body; what the transports received is all zero.
+  assert.deepEqual(seen.map((req) => req.body.toString('latin1')), ['7', '7']);
+  assert.equal(handled.length, 2);
+  for (const data of handled) {
+    assert.ok(data.length > 100);
+    assert.ok(data.every((byte) => byte === 0), 'inbound buffer still holds the message');
+  }
+});
