@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { configSchema } from '../../src/server/config-schema.ts';
 import { ConfigError, loadConfig } from '../../src/server/config-load.ts';
+import { CITY_OPERATIONS } from '../../apps/parking/backends.ts';
 
 function withConfig(text: string, run: (file: string, dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'traceless-config-'));
@@ -41,6 +42,46 @@ test('the deploy example satisfies the schema', () => {
   const text = readFileSync(new URL('../../deploy/traceless.example.yaml', import.meta.url), 'utf8');
   const result = configSchema.safeParse(parse(text));
   assert.ok(result.success, JSON.stringify(!result.success && result.error.issues));
+});
+
+/** The backend names apps/parking/flow.ts passes to call.backend(…): string literals, or a const naming one. */
+function parkingFlowBackendNames(): string[] {
+  const source = readFileSync(new URL('../../apps/parking/flow.ts', import.meta.url), 'utf8');
+  const names = [...source.matchAll(/\.backend\(\s*([^,)\s]+)/g)].map(([, argument]) => {
+    const literal = /^(['"])(.+)\1$/.exec(argument!);
+    if (literal) return literal[2]!;
+    const constant = new RegExp(`const ${argument} = (['"])(.+?)\\1;`).exec(source);
+    assert.ok(constant, `backend(${argument}): cannot tell which name it holds; teach this test`);
+    return constant[2]!;
+  });
+  assert.ok(names.length > 0, 'the parking flow queries no backend: has call.backend(…) been renamed?');
+  return [...new Set(names)];
+}
+
+test('the deploy example lets the parking flow reach every backend it queries, with the operations it runs', () => {
+  const example = configSchema.parse(parse(readFileSync(new URL('../../deploy/traceless.example.yaml', import.meta.url), 'utf8')));
+  const parking = example.applications.parking;
+  assert.ok(parking);
+  for (const name of parkingFlowBackendNames()) {
+    assert.ok(parking.backends.includes(name), `applications.parking.backends lacks "${name}": every lookup would be refused (egress)`);
+    const backend = example.backends[name];
+    assert.ok(backend?.type === 'postgres', `backends.${name} must be the city database`);
+    // The SQL is the city's to write; the operation names, parameters and sensitive columns are the flow's contract.
+    const contract = (operations: Record<string, { params?: string[] | undefined; sensitiveColumns?: Record<string, string> | undefined }>) =>
+      Object.fromEntries(Object.entries(operations).map(([operation, spec]) => [operation, { params: spec.params, sensitiveColumns: spec.sensitiveColumns }]));
+    assert.deepEqual(contract(backend.operations), contract(CITY_OPERATIONS));
+  }
+});
+
+test('docs/connectors.md names the parking database as the flow does', () => {
+  const docs = readFileSync(new URL('../../docs/connectors.md', import.meta.url), 'utf8');
+  const names = new Set(parkingFlowBackendNames());
+  const parkingBlocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((match) => parse(match[1]!) as { backends?: Record<string, { operations?: Record<string, unknown> }> })
+    .flatMap((block) => Object.entries(block.backends ?? {}))
+    .filter(([, backend]) => backend.operations && Object.hasOwn(backend.operations, 'ticketByCitation'));
+  assert.ok(parkingBlocks.length >= 2);
+  for (const [name] of parkingBlocks) assert.ok(names.has(name), `docs/connectors.md calls the parking database "${name}"`);
 });
 
 test('a minimal config loads and gets the documented defaults', () => {
