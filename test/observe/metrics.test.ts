@@ -130,3 +130,16 @@ test('each metrics set has its own registry, and close() is safe twice', async (
   b.close();
   assert.match(a.contentType, /^text\/plain/);
 });
+
+test('the pool\'s final wipe counts every cell, and a failed read-back counts them all as a defect', () =>
+  withMetrics(async (metrics) => {
+    metrics.wipe({ bytes: 1024, verified: true, durationMs: 0.04 });
+    metrics.poolShutdown({ cellsWiped: 4, verified: true });
+    let text = await metrics.exposition();
+    assert.equal(sample(text, 'traceless_wipes_total{verified="true"}'), 5);
+    assert.equal(sample(text, 'traceless_wipes_total{verified="false"}'), 0);
+    metrics.poolShutdown({ cellsWiped: 4, verified: false });
+    text = await metrics.exposition();
+    assert.equal(sample(text, 'traceless_wipes_total{verified="false"}'), 4);
+    assert.equal(sample(text, 'traceless_wipes_total{verified="true"}'), 5);
+  }));
