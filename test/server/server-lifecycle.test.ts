@@ -57,15 +57,16 @@ class LogTap {
 
 async function start(
   t: { after(fn: () => Promise<void> | void): void },
-  config: { numbers?: Record<string, string>; cells?: number; drainSeconds?: number },
+  config: { numbers?: Record<string, string>; cells?: number; drainSeconds?: number; sip?: Record<string, unknown> },
 ): Promise<{ server: RunningServer; log: LogTap; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'traceless-server-'));
   writeFileSync(join(dir, 'hold.ts'), HOLD_FLOW);
+  writeFileSync(join(dir, 'sip-password'), 'not-used-by-these-tests', { mode: 0o600 });
   const mediaBase = randomInt(15_000, 30_000) * 2; // RTP ports are even
   writeFileSync(
     join(dir, 'traceless.yaml'),
     JSON.stringify({
-      sip: { listeners: [{ transport: 'udp', address: '127.0.0.1', port: 0 }] },
+      sip: { listeners: [{ transport: 'udp', address: '127.0.0.1', port: 0 }], ...config.sip },
       media: { address: '127.0.0.1', portRange: { min: mediaBase, max: mediaBase + 99 } },
       cells: { max: config.cells ?? 4 },
       numbers: config.numbers ?? { [CONFIGURED]: 'hold' },
@@ -210,4 +211,24 @@ test('drain limit: a call still up after drainSeconds is cut, wiped and recorded
   assert.equal(await sample(server, 'traceless_wipes_total{verified="true"}'), 1 + cells, 'the call\'s wipe and the final one');
   assert.equal(await sample(server, 'traceless_calls_total{outcome="failed"}'), 1);
   assert.equal(await sample(server, 'traceless_calls_total{outcome="rejected"}'), 1);
+});
+
+test('admission refusals are told apart: 403 untrusted is a rejected call, a 401 challenge is a line only', async (t) => {
+  const untrusted = await start(t, { sip: { trustedPeers: ['192.0.2.0/24'] } });
+  const forbidden = await rawInvite(untrusted.port, CONFIGURED);
+  assert.ok(forbidden.startsWith('SIP/2.0 403 Forbidden\r\n'), forbidden);
+  const reject = await untrusted.log.waitFor((line) => line.event === 'sip.reject');
+  assert.equal(reject.reason, 'untrusted');
+  const record = await untrusted.log.waitFor((line) => line.event === 'cdr');
+  assert.deepEqual([record.callId, record.outcome, record.hangupCause], [reject.callId, 'rejected', 'untrusted']);
+  assert.equal(await sample(untrusted.server, 'traceless_calls_total{outcome="rejected"}'), 1);
+
+  const auth = { realm: '127.0.0.1', users: [{ username: 'pbx', password: { file: 'sip-password' } }] };
+  const challenging = await start(t, { sip: { trustedPeers: ['192.0.2.0/24'], auth } });
+  const challenge = await rawInvite(challenging.port, CONFIGURED);
+  assert.ok(challenge.startsWith('SIP/2.0 401 Unauthorized\r\n'), challenge);
+  const line = await challenging.log.waitFor((l) => l.event === 'sip.reject');
+  assert.deepEqual([line.status, line.reason, line.callId], [401, 'challenged', undefined]);
+  assert.equal(challenging.log.of('cdr').length, 0, 'the caller will retry with credentials: no call has ended');
+  assert.equal(await sample(challenging.server, 'traceless_calls_total{outcome="rejected"}'), 0);
 });
