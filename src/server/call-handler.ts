@@ -22,7 +22,7 @@ import type { FlowSettings, FlowEvent } from '../flow/call-context.ts';
 import type { BackendPort, PaymentPort } from '../flow/ports.ts';
 import { runFlow, type FlowOutcome } from '../flow/runner.ts';
 import { cellPort } from '../flow/vault-cell-port.ts';
-import { audioPort, callControlPort, keyPort, KeyResponseClock, realScheduler } from './call-ports.ts';
+import { audioPort, callControlPort, keyPort, KeyResponseClock, realScheduler, type PromptSource } from './call-ports.ts';
 
 /** What the server knows about one configured application. */
 export interface AppRuntime {
@@ -32,6 +32,8 @@ export interface AppRuntime {
   /** Each call gets a backend port that returns sensitive columns into its own cell. */
   readonly backendFor: (cell: Cell) => BackendPort;
   readonly payment: PaymentPort;
+  /** The clips and audio files this app's flows may play (absent: the catalogue in services.prompts). */
+  readonly prompts?: PromptSource;
 }
 
 export interface CallHandlerServices {
@@ -265,7 +267,7 @@ async function serveCall(
   const outcome = await runFlow(
     app.flow,
     {
-      audio: audioPort(player, services.prompts, keyResponse),
+      audio: audioPort(player, app.prompts ?? services.prompts, keyResponse),
       keys: keyPort(receiver, player, keyResponse),
       cell: cellPort(cell),
       backend: app.backendFor(cell),

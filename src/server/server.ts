@@ -9,7 +9,6 @@ import { createLogger, type LogDestination, type Logger } from '../observe/logge
 import { createMetrics, type Metrics } from '../observe/metrics.ts';
 import { createCallerMasker } from '../observe/caller-mask.ts';
 import { liveness, readiness } from '../observe/health.ts';
-import { PromptStore } from '../media/prompt-store.ts';
 import { PortPool } from '../media/port-pool.ts';
 import { MediaClock } from '../media/media-clock.ts';
 import type { MediaServices } from '../media/call-media.ts';
@@ -20,7 +19,6 @@ import { firstHeader } from '../sip/headers.ts';
 import { parseNameAddr } from '../sip/name-addr.ts';
 import { userPart } from '../sip/uri.ts';
 import type { Source, TransportKind } from '../sip/transport.ts';
-import { PromptCatalogue } from '../flow/catalogue.ts';
 import { loadFlowFile } from '../flow/commands.ts';
 import { defineFlow } from '../flow/define-flow.ts';
 import type { Language } from '../flow/say-as.ts';
@@ -29,6 +27,7 @@ import { readSecretRef } from './secret-ref.ts';
 import { backendPortFor, buildBackends, paymentPortFor, type Backends } from './backends.ts';
 import { handleIncomingCall, recordRejection, type ActiveCall, type AppRuntime, type CutCause, type Rejection } from './call-handler.ts';
 import { startAdminHttp, type AdminHttp } from './admin-http.ts';
+import { loadPromptAssets, type PromptAssets } from './prompt-assets.ts';
 import { testHooks } from './test-hooks.ts';
 
 export interface ServerOptions {
@@ -102,14 +101,13 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
   };
 
   try {
-    const languages = [...new Set(Object.values(config.applications).flatMap((app) => app.languages))];
-    const catalogue = new PromptCatalogue({ languages, ...(options.promptsRoot ? { root: options.promptsRoot } : {}) });
-    const prompts = loadPrompts(catalogue, languages);
+    const assets = loadPromptAssets(loaded, options.promptsRoot ? { promptsRoot: options.promptsRoot } : {});
+    const prompts = assets.store;
 
     const backends = buildBackends(loaded, logger);
     closers.push(() => backends.close());
     await backends.warm();
-    const apps = await loadApps(loaded, backends, catalogue);
+    const apps = await loadApps(loaded, backends, assets);
 
     const clock = new MediaClock({
       onStreamError: () => logger.error({ code: 'media-stream-error' }, 'a media stream failed'),
@@ -260,25 +258,14 @@ const notInService = defineFlow(async (call) => {
   await call.say('error.unavailable');
 });
 
-function loadPrompts(catalogue: PromptCatalogue, languages: readonly string[]): PromptStore {
-  const store = new PromptStore();
-  for (const language of languages) {
-    for (const [id] of catalogue.entries(language)) {
-      const clip = `${language}/${id}`;
-      const path = catalogue.audioPath(clip);
-      if (path) store.loadFile(clip, path);
-    }
-  }
-  return store;
-}
-
-async function loadApps(loaded: LoadedConfig, backends: Backends, catalogue: PromptCatalogue): Promise<Map<string, AppRuntime>> {
+async function loadApps(loaded: LoadedConfig, backends: Backends, assets: PromptAssets): Promise<Map<string, AppRuntime>> {
   const apps = new Map<string, AppRuntime>();
   const firstLanguage = Object.values(loaded.config.applications)[0]?.languages[0] ?? 'en-US';
   apps.set(FALLBACK_APP, {
     name: FALLBACK_APP,
     flow: notInService,
-    settings: { agentTarget: null, language: firstLanguage as Language, catalogue },
+    settings: { agentTarget: null, language: firstLanguage as Language, catalogue: assets.lookup },
+    prompts: assets.forApp(FALLBACK_APP),
     backendFor: (cell) => backendPortFor(backends, [], cell),
     payment: paymentPortFor(backends, false),
   });
@@ -287,7 +274,8 @@ async function loadApps(loaded: LoadedConfig, backends: Backends, catalogue: Pro
     apps.set(name, {
       name,
       flow,
-      settings: { agentTarget: app.agentUri, language: app.languages[0] as Language, catalogue },
+      settings: { agentTarget: app.agentUri, language: app.languages[0] as Language, catalogue: assets.lookup },
+      prompts: assets.forApp(name),
       backendFor: (cell) => backendPortFor(backends, app.backends, cell),
       payment: paymentPortFor(backends, app.payment),
     });
