@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { configSchema } from '../../src/server/config-schema.ts';
+import { configSchema, type TracelessConfig } from '../../src/server/config-schema.ts';
 import { ConfigError, loadConfig } from '../../src/server/config-load.ts';
 import { CITY_OPERATIONS } from '../../apps/parking/backends.ts';
 
@@ -64,7 +64,7 @@ test('the deploy example lets the parking flow reach every backend it queries, w
   assert.ok(parking);
   for (const name of parkingFlowBackendNames()) {
     assert.ok(parking.backends.includes(name), `applications.parking.backends lacks "${name}": every lookup would be refused (egress)`);
-    const backend = example.backends[name];
+    const backend: TracelessConfig['backends'][string] | undefined = example.backends[name];
     assert.ok(backend?.type === 'postgres', `backends.${name} must be the city database`);
     // The SQL is the city's to write; the operation names, parameters and sensitive columns are the flow's contract.
     const contract = (operations: Record<string, { params?: string[] | undefined; sensitiveColumns?: Record<string, string> | undefined }>) =>
@@ -145,7 +145,7 @@ applications:
   );
 });
 
-test('schema errors and cross-reference errors are listed together', () => {
+test('schema errors and cross-reference errors are listed together (and the flow file that is missing)', () => {
   withConfig(
     `
 sip:
@@ -163,6 +163,7 @@ unknownSection: 1
         '',
         'applications.demo.agentUri',
         'applications.demo.backends.0',
+        'applications.demo.flow',
         'applications.demo.payment',
         'media.address',
         'numbers.311',
@@ -170,6 +171,49 @@ unknownSection: 1
         'sip.listeners.0.port',
         'sip.listeners.0.tls',
       ]);
+    },
+  );
+});
+
+test('schema problems, missing certificate files and unset environment variables are listed in one round', () => {
+  withConfig(
+    `
+sip:
+  listeners:
+    - transport: tls
+      port: 70000
+      tls: { certFile: missing.crt, keyFile: sip.key }
+  auth:
+    realm: ivr.example
+    users: [{ username: pbx, password: { env: SIP_PBX_PASSWORD } }]
+numbers: { "*": demo }
+applications:
+  demo: { flow: flow.yaml, agentUri: "http://not-sip" }
+backends:
+  city: { type: postgres, host: db.example, database: city, user: ivr, operations: {} }
+admin: { token: { file: admin-token } }
+`,
+    (file, dir) => {
+      writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+      writeFileSync(join(dir, 'sip.key'), '');
+      let error: unknown;
+      try {
+        loadConfig(file, {});
+      } catch (caught) {
+        error = caught;
+      }
+      assert.ok(error instanceof ConfigError, 'expected a ConfigError');
+      assert.deepEqual(error.problems.map((problem) => `${problem.path}: ${problem.message}`).sort(), [
+        'admin.token.file: file not readable: admin-token',
+        'applications.demo.agentUri: a sip: or sips: URI',
+        'backends.city.tls: required (plaintext needs insecureDevelopment: true)',
+        'sip.auth.users.0.password.env: environment variable SIP_PBX_PASSWORD is not set',
+        'sip.listeners.0.port: Too big: expected number to be <=65535',
+        'sip.listeners.0.tls.certFile: file not readable: missing.crt',
+      ]);
+      // Each located at its own line, like the schema's problems.
+      const certFile = error.problems.find((problem) => problem.path === 'sip.listeners.0.tls.certFile');
+      assert.equal(certFile?.line, 6);
     },
   );
 });
@@ -201,9 +245,13 @@ prompts:
 `,
     (file, dir) => {
       writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+      // hold.mp3 is refused by the schema, so it is not looked for on disk as well.
       assert.deepEqual(problemsOf(file).sort(), [
         'applications.demo.audio.0: must name a .wav file',
+        'applications.demo.audio.1: file not readable: a.wav',
         'applications.demo.audio.2: a.wav is listed twice',
+        'prompts.overlays.0: not a readable directory: recordings',
+        'prompts.overlays.1: not a readable directory: flow.yaml',
       ]);
       writeFileSync(file, `${minimal}prompts:\n  overlays: [recordings, flow.yaml]\n`);
       assert.deepEqual(problemsOf(file), ['prompts.overlays.0: not a readable directory: recordings', 'prompts.overlays.1: not a readable directory: flow.yaml']);
@@ -223,7 +271,8 @@ test('HTTPS endpoints: parameters travel only in a body (never with GET), each n
       ok: { method: PUT, url: "https://permits.example/v1/ok", params: [plate, pin], rows: results }
     tls: { caFile: ca.pem, certFile: c.pem, keyFile: k.pem }
 `,
-    (file) => {
+    (file, dir) => {
+      for (const pem of ['ca.pem', 'c.pem', 'k.pem']) writeFileSync(join(dir, pem), '');
       assert.deepEqual(
         problemsOf(file).filter((problem) => problem.startsWith('backends')).sort(),
         [
