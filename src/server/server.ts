@@ -147,6 +147,7 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
     const sip = await SipServer.start(sipConfig(loaded, {
       onCall: (call) => handleIncomingCall(call, services),
       admission: admissionHook(loaded, () => draining, () => pool.stats.active, (rejection) => recordRejection(rejection, services)),
+      onReject: ({ invite, ...rejection }) => recordRejection({ ...rejection, ...inviteParties(invite) }, services),
       routing: (dialled) => config.numbers[dialled] ?? config.numbers['*'] ?? FALLBACK_APP,
       logger,
       // SIP traces only at trace level; the logger redacts credentials, keys and bodies.
@@ -330,7 +331,7 @@ const DRAINING = { ok: false, status: 503, reason: 'Service Unavailable', retryA
 
 function sipConfig(
   loaded: LoadedConfig,
-  hooks: Pick<SipServerConfig, 'onCall' | 'admission' | 'routing' | 'logger' | 'onTrace'>,
+  hooks: Pick<SipServerConfig, 'onCall' | 'admission' | 'onReject' | 'routing' | 'logger' | 'onTrace'>,
 ): SipServerConfig {
   const { sip } = loaded.config;
   const stream = { maxConnections: sip.maxConnections, idleTimeoutMs: sip.idleTimeoutSeconds * 1000 };

@@ -7,7 +7,7 @@ import type { LocalEndpoint } from './dialog.ts';
 import { randomToken } from './token.ts';
 import type { HeaderField, SipRequest } from './message.ts';
 import { UserAgentServer } from './user-agent-server.ts';
-import type { AdmissionHook, RoutingHook } from './user-agent-server.ts';
+import type { AdmissionHook, RoutingHook, StackRejection } from './user-agent-server.ts';
 import { TransportLayer } from './transport-layer.ts';
 import type { SipTraceHook } from './transport-layer.ts';
 import { UdpTransport } from './transport-udp.ts';
@@ -31,6 +31,8 @@ export interface SipServerConfig {
   /** Receives every call that passed admission; answer with call.accept(sdp) or call.reject(...). */
   readonly onCall: (call: IncomingCall) => void;
   readonly admission?: AdmissionHook;
+  /** A new INVITE the stack refused by itself (see UserAgentServerOptions.onReject). */
+  readonly onReject?: (rejection: StackRejection) => void;
   readonly routing?: RoutingHook;
   readonly minSessionExpires?: number;
   readonly transferTimeoutMs?: number;
@@ -66,7 +68,7 @@ export class SipServer {
       onCall: config.onCall,
       channelTo: (kind, target) => layer?.channelTo(kind, target),
       logger,
-      ...pick(config, ['admission', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'answerTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
+      ...pick(config, ['admission', 'onReject', 'routing', 'minSessionExpires', 'transferTimeoutMs', 'answerTimeoutMs', 'maxTransactions', 'scheduler', 'timerBase']),
     });
     layer = new TransportLayer(uas, { limits, logger, ...(config.onTrace ? { onTrace: config.onTrace } : {}) });
     const receive = layer.receive.bind(layer);

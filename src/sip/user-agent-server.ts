@@ -47,10 +47,24 @@ export type AdmissionHook = (invite: SipRequest, source: Source) => AdmissionDec
  */
 export type RoutingHook = (dialled: string, invite: SipRequest) => string;
 
+export interface StackRejection {
+  readonly method: 'INVITE';
+  readonly status: number;
+  readonly reason: 'unsupported-uri-scheme' | 'bad-extension' | 'not-acceptable' | 'unsupported-media-type' | 'session-interval-too-small';
+  readonly transport: TransportKind;
+  readonly invite: SipRequest;
+}
+
 export interface UserAgentServerOptions {
   /** Our host/port per transport, for Contact and Via (the advertised address). */
   readonly local: (kind: TransportKind) => LocalEndpoint;
   readonly onCall: (call: IncomingCall) => void;
+  /**
+   * A new INVITE the stack itself refused with a final response (416, 420, 406, 415, 422), once,
+   * after the response went out; `reason` is a log id. Admission refusals are the admission
+   * hook's own to report.
+   */
+  readonly onReject?: (rejection: StackRejection) => void;
   /** A channel towards another hop, for in-dialog requests that must not follow the INVITE's path back (§12.2.1.1). */
   readonly channelTo?: (kind: TransportKind, target: Target) => MessageChannel | undefined;
   readonly admission?: AdmissionHook;
@@ -154,18 +168,22 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     const reply = (status: number, reason: string, headers: readonly HeaderField[] = []) =>
       transaction.respond(buildResponse(request, status, reason, headers, toTag(request) === undefined ? randomToken() : undefined));
     const method = request.method;
-    if (!servesRequestUri(request, channel.peer.kind)) return reply(416, 'Unsupported URI Scheme');
+    const refuse = (status: number, reason: string, id: StackRejection['reason'], headers: readonly HeaderField[] = []) => {
+      reply(status, reason, headers);
+      if (method === 'INVITE' && toTag(request) === undefined) this.rejected(request, status, id, channel.peer.kind);
+    };
+    if (!servesRequestUri(request, channel.peer.kind)) return refuse(416, 'Unsupported URI Scheme', 'unsupported-uri-scheme');
     if (method === 'CANCEL') return this.cancel(request, transaction);
     // §8.2.2.3: an extension we do not support in Require → 420 listing it in Unsupported.
     const unsupported = headerValues(request, 'Require').filter((tag) => !SUPPORTED_EXTENSIONS.has(tag.trim().toLowerCase()));
-    if (unsupported.length > 0) return reply(420, 'Bad Extension', [{ name: 'Unsupported', value: unsupported.join(', ') }]);
+    if (unsupported.length > 0) return refuse(420, 'Bad Extension', 'bad-extension', [{ name: 'Unsupported', value: unsupported.join(', ') }]);
     if (method === 'OPTIONS') {
       // §11.2: what we can do; the Accept list covers SDP, INFO DTMF relay and NOTIFY sipfrag.
       return reply(200, 'OK', [...CAPABILITIES, { name: 'Accept', value: 'application/sdp, application/dtmf-relay, application/dtmf, message/sipfrag' }]);
     }
     // §21.4.7, RFC 4475 §3.3.15: our answer to an offer is SDP, which this peer says it cannot take.
     if ((method === 'INVITE' || (method === 'UPDATE' && request.body.length > 0)) && !acceptsSdp(request)) {
-      return reply(406, 'Not Acceptable', [{ name: 'Accept', value: 'application/sdp' }]);
+      return refuse(406, 'Not Acceptable', 'not-acceptable', [{ name: 'Accept', value: 'application/sdp' }]);
     }
     if (method === 'INVITE' && toTag(request) === undefined) return this.newCall(request, transaction, channel);
     if (method === 'INVITE' || IN_DIALOG.has(method)) {
@@ -217,6 +235,10 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
 
   // ---- internals ----
 
+  private rejected(invite: SipRequest, status: number, reason: StackRejection['reason'], transport: TransportKind): void {
+    this.options.onReject?.({ method: 'INVITE', status, reason, transport, invite });
+  }
+
   /** A request we receive names our tag in To and the peer's in From. */
   private dialogOf(request: SipRequest): string {
     return dialogKey(firstHeader(request, 'Call-ID') ?? '', toTag(request) ?? '', fromTag(request) ?? '');
@@ -241,16 +263,19 @@ export class UserAgentServer implements TransactionUser, MessageSink, SessionHos
     const source = channel.peer;
     const contentType = firstHeader(invite, 'Content-Type');
     if (invite.body.length > 0 && (contentType ?? '').split(';')[0]?.trim().toLowerCase() !== 'application/sdp') {
-      return reply(415, 'Unsupported Media Type', [{ name: 'Accept', value: 'application/sdp' }]);
+      reply(415, 'Unsupported Media Type', [{ name: 'Accept', value: 'application/sdp' }]);
+      return this.rejected(invite, 415, 'unsupported-media-type', source.kind);
     }
     const admission = this.options.admission?.(invite, source) ?? { ok: true };
     if (!admission.ok) {
       const retry = admission.retryAfter === undefined ? [] : [{ name: 'Retry-After', value: String(admission.retryAfter) }];
-      this.logger.info({ status: admission.status, transport: source.kind }, 'sip.reject');
       return reply(admission.status, admission.reason ?? 'Rejected', [...retry, ...(admission.headers ?? [])]);
     }
     const negotiated = negotiateSessionTimer(invite, this.minSessionExpires);
-    if (!negotiated.ok) return reply(negotiated.status, 'Session Interval Too Small', negotiated.headers);
+    if (!negotiated.ok) {
+      reply(negotiated.status, 'Session Interval Too Small', negotiated.headers);
+      return this.rejected(invite, negotiated.status, 'session-interval-too-small', source.kind);
+    }
     const dialled = userPart(invite.uri) ?? '';
     const from = firstHeader(invite, 'From');
     const callerUri = from === undefined ? undefined : parseNameAddr(from)?.uri;

@@ -89,7 +89,7 @@ async function start(
 }
 
 /** Our own INVITE, byte for byte, and the raw bytes of the final response it gets. */
-async function rawInvite(port: number, dialled: string): Promise<string> {
+async function rawInvite(port: number, dialled: string, extraHeaders: string[] = []): Promise<string> {
   const socket = createSocket('udp4');
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
@@ -103,6 +103,7 @@ async function rawInvite(port: number, dialled: string): Promise<string> {
     `Call-ID: raw-${randomInt(1e9)}@127.0.0.1`,
     'CSeq: 1 INVITE',
     `Contact: <sip:+15550001234@127.0.0.1:${local}>`,
+    ...extraHeaders,
     'Content-Length: 0',
     '',
     '',
@@ -231,4 +232,15 @@ test('admission refusals are told apart: 403 untrusted is a rejected call, a 401
   assert.deepEqual([line.status, line.reason, line.callId], [401, 'challenged', undefined]);
   assert.equal(challenging.log.of('cdr').length, 0, 'the caller will retry with credentials: no call has ended');
   assert.equal(await sample(challenging.server, 'traceless_calls_total{outcome="rejected"}'), 0);
+});
+
+test('an INVITE the SIP stack refuses by itself (here 420) is a rejected call too: sip.reject, a record, a count', async (t) => {
+  const { server, log, port } = await start(t, {});
+  const refused = await rawInvite(port, CONFIGURED, ['Require: 100rel']);
+  assert.ok(refused.startsWith('SIP/2.0 420 Bad Extension\r\n'), refused);
+  const reject = await log.waitFor((line) => line.event === 'sip.reject');
+  assert.deepEqual([reject.status, reject.reason, reject.method], [420, 'bad-extension', 'INVITE']);
+  const record = await log.waitFor((line) => line.event === 'cdr');
+  assert.deepEqual([record.callId, record.outcome, record.hangupCause, record.dialled], [reject.callId, 'rejected', 'bad-extension', CONFIGURED]);
+  assert.equal(await sample(server, 'traceless_calls_total{outcome="rejected"}'), 1);
 });

@@ -2,11 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeScheduler } from './fake-scheduler.ts';
-import { RecordingChannel, request, response, wire, INVITE } from './helpers.ts';
+import { RecordingChannel, request, response, wire, INVITE, OPTIONS } from './helpers.ts';
 import { UserAgentServer } from '../../src/sip/user-agent-server.ts';
 import { createAdmission } from '../../src/sip/admission.ts';
 import { buildResponse } from '../../src/sip/serializer.ts';
-import type { AdmissionHook } from '../../src/sip/user-agent-server.ts';
+import type { AdmissionHook, StackRejection } from '../../src/sip/user-agent-server.ts';
 import type { EndCause, IncomingCall, SdpOffer, InfoMessage } from '../../src/sip/incoming-call.ts';
 import { firstHeader } from '../../src/sip/headers.ts';
 import type { SipRequest } from '../../src/sip/message.ts';
@@ -51,7 +51,7 @@ ${extra}Content-Length: ${Buffer.byteLength(body)}
 
 const ALLOW = 'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY\n';
 
-function harness(options: { admission?: AdmissionHook } = {}) {
+function harness(options: { admission?: AdmissionHook; onReject?: (rejection: StackRejection) => void } = {}) {
   const clock = new FakeScheduler();
   const channel = new RecordingChannel(false, () => clock.now());
   const calls: IncomingCall[] = [];
@@ -702,4 +702,27 @@ test('a 2xx that can no longer be sent (flow gone) ends the call with transport-
   h.channel.failing = true;
   h.clock.advance(500);
   assert.deepEqual(h.ended, ['transport-error']);
+});
+
+test('onReject reports each new INVITE the stack refuses by itself, once, and nothing else', () => {
+  const seen: Array<[number, string, string]> = [];
+  const h = harness({ onReject: (r) => seen.push([r.status, r.reason, r.transport]) });
+  const branch = (n: number, text: string) => text.replace('z9hG4bKinv1', `z9hG4bKrj${n}`).replace('call-1@', `call-rj${n}@`);
+  h.send(branch(1, INVITE.replace('INVITE sip:5551000@192.0.2.1', 'INVITE tel:5551000')));
+  h.send(branch(2, INVITE.replace('Contact:', 'Require: 100rel\nContact:')));
+  h.send(branch(3, INVITE.replace('Contact:', 'Accept: text/plain\nContact:')));
+  h.send(branch(4, INVITE.replace('Content-Type: application/sdp', 'Content-Type: text/plain')));
+  h.send(branch(5, withTimer('60')));
+  // A retransmission is absorbed by its transaction; an OPTIONS refusal is no call.
+  h.send(branch(5, withTimer('60')));
+  h.send(OPTIONS.replace('Content-Length', 'Require: 100rel\nContent-Length'));
+  assert.deepEqual(h.lines().map((line) => line.split(' ')[1]).filter((status) => status !== '100'), ['416', '420', '406', '415', '422', '422', '420']); // the retransmission gets the 422 again (§17.2.1)
+  assert.deepEqual(seen, [
+    [416, 'unsupported-uri-scheme', 'udp'],
+    [420, 'bad-extension', 'udp'],
+    [406, 'not-acceptable', 'udp'],
+    [415, 'unsupported-media-type', 'udp'],
+    [422, 'session-interval-too-small', 'udp'],
+  ]);
+  assert.equal(h.calls.length, 0);
 });
