@@ -1,5 +1,5 @@
 // What each CLI command does; main.ts only parses arguments and maps errors to exit codes.
-import { loadConfig } from '../server/config-load.ts';
+import { loadConfigForStart } from '../server/preflight.ts';
 import { startServer } from '../server/server.ts';
 import { simulateCommand, validateCommand } from '../flow/commands.ts';
 import { runUntilSignal } from './run-until-signal.ts';
@@ -7,7 +7,8 @@ import { runDemo, type DemoLogLevel } from './demo.ts';
 import { CommandFailed } from './usage-error.ts';
 
 async function serveConfig(file: string, unsafeDebug: boolean): Promise<void> {
-  const loaded = loadConfig(file);
+  // Every config, flow and TLS problem is found here, before the server binds any port (exit 2).
+  const loaded = await loadConfigForStart(file);
   const server = await startServer(loaded, { unsafeDebug });
   await runUntilSignal(server);
 }

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +29,19 @@ test('--help lists every command', () => {
   for (const command of ['start', 'demo', 'validate', 'simulate']) assert.match(result.stdout, new RegExp(`\\b${command}\\b`));
 });
 
-test('each command has its own help', () => {
-  const result = traceless('simulate', '--help');
-  assert.equal(result.code, 0);
-  assert.match(result.stdout, /--keys <keys>/);
+test('each command has its own help, listing its options, exit 0', () => {
+  const options: Record<string, string[]> = {
+    start: ['--config <file>', '--unsafe-debug'],
+    demo: ['--config <file>', '--sip-port <port>', '--admin-port <port>', '--media-timeout <seconds>', '--log-level <level>'],
+    validate: ['<flow>', '--prompts <dir>'],
+    simulate: ['<flow>', '--keys <keys>'],
+  };
+  for (const [command, expected] of Object.entries(options)) {
+    const result = traceless(command, '--help');
+    assert.equal(result.code, 0, `${command} --help: ${result.stderr}`);
+    assert.match(result.stdout, new RegExp(`^Usage: traceless ${command} `, 'm'));
+    for (const option of expected) assert.ok(result.stdout.includes(option), `${command} --help lacks ${option}:\n${result.stdout}`);
+  }
 });
 
 test('an unknown command is a usage error (exit 2)', () => {
@@ -157,4 +169,118 @@ test('simulate: prints the transcript with plain keys and masks secure ones', ()
   assert.match(result.stdout, /key {2}1\n/);
   assert.match(result.stdout, /key {2}•/);
   assert.doesNotMatch(result.stdout, /9876|key {2}9/);
+});
+
+/** A free-port holder: a UDP socket and a TCP listener on 127.0.0.1, kept bound while the CLI runs. */
+async function holdPorts(): Promise<{ udp: UdpSocket; tcp: Server[]; udpPort: number; tcpPorts: number[]; release(): Promise<void> }> {
+  const udp = createSocket('udp4');
+  udp.bind(0, '127.0.0.1');
+  await once(udp, 'listening');
+  const tcp = [createServer(), createServer()];
+  for (const server of tcp) {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  }
+  return {
+    udp,
+    tcp,
+    udpPort: udp.address().port,
+    tcpPorts: tcp.map((server) => (server.address() as { port: number }).port),
+    async release() {
+      udp.close();
+      await Promise.all(tcp.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
+}
+
+/** Runs the CLI without blocking this process (the ports it must not take stay held by us meanwhile). */
+async function tracelessAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+test('start: a flow that is not a flow and an unparseable SIP TLS certificate and key → exit 2 naming each key, before any port is bound', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-preflight-'));
+  // We hold the configured fixed ports ourselves: a server that bound (or tried to bind) any
+  // of them before finding the bad files would fail with EADDRINUSE and exit 1 instead.
+  const ports = await holdPorts();
+  try {
+    writeFileSync(join(dir, 'flow.ts'), 'export default { hello: "not a flow" };\n');
+    writeFileSync(join(dir, 'sip.crt'), 'not a certificate\n');
+    writeFileSync(join(dir, 'sip.key'), 'not a key either\n');
+    const file = join(dir, 'traceless.yaml');
+    writeFileSync(
+      file,
+      [
+        'sip:',
+        '  listeners:',
+        `    - { transport: udp, address: 127.0.0.1, port: ${ports.udpPort} }`,
+        `    - { transport: tls, address: 127.0.0.1, port: ${ports.tcpPorts[0]}, tls: { certFile: sip.crt, keyFile: sip.key } }`,
+        '  trustedPeers: [127.0.0.1/32]',
+        'cells: { max: 2 }',
+        'numbers: { "*": demo }',
+        'applications:',
+        '  demo: { flow: flow.ts, agentUri: "sip:agent@127.0.0.1" }',
+        `admin: { address: 127.0.0.1, port: ${ports.tcpPorts[1]} }`,
+        '',
+      ].join('\n'),
+    );
+    const result = await tracelessAsync('start', '--config', file);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /traceless\.yaml:9:\d+: applications\.demo\.flow: flow\.ts: does not load as a flow/);
+    assert.match(result.stderr, /traceless\.yaml:4:\d+: sip\.listeners\.1\.tls\.certFile: sip\.crt: no PEM certificate/);
+    assert.match(result.stderr, /traceless\.yaml:4:\d+: sip\.listeners\.1\.tls\.keyFile: sip\.key: not a usable PEM private key/);
+    assert.doesNotMatch(result.stderr, /EADDRINUSE|not a key either/);
+    assert.doesNotMatch(result.stdout, /server\.start/);
+  } finally {
+    await ports.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('start: a runtime failure (the admin port already taken) exits 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-runtime-'));
+  const ports = await holdPorts();
+  try {
+    writeFileSync(join(dir, 'flow.yaml'), 'name: hello\nagent: sip:agent@example.test\nsteps:\n  - say: goodbye\n');
+    const file = join(dir, 'traceless.yaml');
+    writeFileSync(
+      file,
+      [
+        'sip:',
+        '  listeners: [{ transport: udp, address: 127.0.0.1, port: 0 }]',
+        '  trustedPeers: [127.0.0.1/32]',
+        'cells: { max: 2 }',
+        'numbers: { "*": demo }',
+        'applications:',
+        '  demo: { flow: flow.yaml, agentUri: "sip:agent@127.0.0.1" }',
+        `admin: { address: 127.0.0.1, port: ${ports.tcpPorts[0]} }`,
+        '',
+      ].join('\n'),
+    );
+    const result = await tracelessAsync('start', '--config', file);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /EADDRINUSE/);
+  } finally {
+    await ports.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('simulate: a TypeScript flow that throws exits 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-cli-flow-'));
+  try {
+    const file = join(dir, 'throws.ts');
+    const defineFlow = new URL('../../src/flow/define-flow.ts', import.meta.url).pathname;
+    writeFileSync(file, `import { defineFlow } from ${JSON.stringify(defineFlow)};\nexport default defineFlow(async () => { throw new Error('boom'); });\n`);
+    const result = traceless('simulate', file, '--keys', '');
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

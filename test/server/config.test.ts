@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { configSchema, type TracelessConfig } from '../../src/server/config-schema.ts';
 import { ConfigError, loadConfig } from '../../src/server/config-load.ts';
+import { loadConfigForStart } from '../../src/server/preflight.ts';
+import { createPki } from '../../apps/parking/certs.ts';
 import { CITY_OPERATIONS } from '../../apps/parking/backends.ts';
 
 function withConfig(text: string, run: (file: string, dir: string) => void): void {
@@ -14,6 +16,17 @@ function withConfig(text: string, run: (file: string, dir: string) => void): voi
     const file = join(dir, 'traceless.yaml');
     writeFileSync(file, text);
     run(file, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function withConfigAsync(text: string, run: (file: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'traceless-config-'));
+  try {
+    const file = join(dir, 'traceless.yaml');
+    writeFileSync(file, text);
+    await run(file, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -300,4 +313,101 @@ test('the HTTPS backend examples in docs/configuration.md and deploy/ satisfy th
     const result = configSchema.safeParse({ ...parse(minimal), applications: {}, numbers: {}, ...example });
     assert.ok(result.success, JSON.stringify(!result.success && result.error.issues));
   }
+});
+
+/** The problems loadConfigForStart (config checks plus preflight) reports, as `path: message`. */
+async function startProblemsOf(file: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  try {
+    await loadConfigForStart(file, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems.map((problem) => `${problem.path}: ${problem.message}`);
+  }
+  return [];
+}
+
+const goodFlow = 'name: hello\nagent: sip:agent@example.test\nsteps:\n  - say: goodbye\n';
+
+function tlsConfig(files: { sipCert: string; sipKey: string; dbCa: string; dbCert: string; dbKey: string; flow?: string }): string {
+  return `
+sip:
+  listeners:
+    - transport: tls
+      address: 127.0.0.1
+      port: 5061
+      tls: { certFile: ${files.sipCert}, keyFile: ${files.sipKey} }
+numbers: { "*": demo }
+applications:
+  demo: { flow: ${files.flow ?? 'flow.yaml'}, agentUri: "sip:agent@127.0.0.1", backends: [city] }
+backends:
+  city:
+    type: postgres
+    host: db.example
+    database: city
+    user: ivr
+    tls: { caFile: ${files.dbCa}, certFile: ${files.dbCert}, keyFile: ${files.dbKey} }
+    operations: {}
+`;
+}
+
+test('preflight: flows that load and TLS material that parses and pairs up pass', async () => {
+  const pki = createPki();
+  try {
+    await withConfigAsync(tlsConfig({ sipCert: pki.server.cert, sipKey: pki.server.key, dbCa: pki.ca, dbCert: pki.client.cert, dbKey: pki.client.key }), async (file, dir) => {
+      writeFileSync(join(dir, 'flow.yaml'), goodFlow);
+      assert.deepEqual(await startProblemsOf(file), []);
+      const loaded = await loadConfigForStart(file, {});
+      assert.equal(loaded.config.backends.city?.type, 'postgres');
+    });
+  } finally {
+    pki.remove();
+  }
+});
+
+test('preflight: a flow that is not a flow, a garbage certificate and key, a key of another certificate, a CA file without a certificate — each at its key, keys never echoed', async () => {
+  const pki = createPki();
+  try {
+    const config = tlsConfig({ sipCert: 'sip.crt', sipKey: 'sip.key', dbCa: 'ca.pem', dbCert: pki.client.cert, dbKey: pki.server.key, flow: 'not-a-flow.ts' });
+    await withConfigAsync(config, async (file, dir) => {
+      writeFileSync(join(dir, 'not-a-flow.ts'), 'export default { steps: [] };\n');
+      writeFileSync(join(dir, 'sip.crt'), 'hello, I am not a certificate\n');
+      writeFileSync(join(dir, 'sip.key'), '-----BEGIN PRIVATE KEY-----\nKEYCANARY0123456789\n-----END PRIVATE KEY-----\n');
+      writeFileSync(join(dir, 'ca.pem'), 'just words\n');
+      const problems = await startProblemsOf(file);
+      assert.deepEqual(problems.map((problem) => problem.split(': ')[0]).sort(), [
+        'applications.demo.flow',
+        'backends.city.tls.caFile',
+        'backends.city.tls.keyFile',
+        'sip.listeners.0.tls.certFile',
+        'sip.listeners.0.tls.keyFile',
+      ]);
+      const about = (path: string) => problems.find((problem) => problem.startsWith(`${path}: `)) ?? '';
+      assert.match(about('applications.demo.flow'), /not-a-flow\.ts: does not load as a flow: .*not a defineFlow/);
+      assert.match(about('sip.listeners.0.tls.certFile'), /sip\.crt: no PEM certificate/);
+      assert.match(about('sip.listeners.0.tls.keyFile'), /sip\.key: not a usable PEM private key \(ERR_OSSL_/);
+      assert.match(about('backends.city.tls.caFile'), /ca\.pem: no PEM certificate/);
+      assert.match(about('backends.city.tls.keyFile'), /is not the key of/);
+      assert.ok(problems.every((problem) => !problem.includes('KEYCANARY')), 'key contents must never be echoed');
+    });
+  } finally {
+    pki.remove();
+  }
+});
+
+test('preflight: a YAML flow with errors is reported at its key with the line in the flow file', async () => {
+  await withConfigAsync(minimal, async (file, dir) => {
+    writeFileSync(join(dir, 'flow.yaml'), 'name: broken\nagent: sip:agent@example.test\nsteps:\n  - goto: nowhere\n');
+    const problems = await startProblemsOf(file);
+    assert.ok(problems.length > 0);
+    for (const problem of problems) assert.match(problem, /^applications\.demo\.flow: .*flow\.yaml:\d+:\d+: /);
+  });
+});
+
+test('preflight problems join the schema and file problems in one report', async () => {
+  await withConfigAsync(minimal.replace('port: 5060', 'port: 70000'), async (file, dir) => {
+    writeFileSync(join(dir, 'flow.yaml'), 'this: is not a flow\n');
+    const problems = await startProblemsOf(file);
+    assert.ok(problems.some((problem) => problem.startsWith('sip.listeners.0.port: ')), problems.join('\n'));
+    assert.ok(problems.some((problem) => problem.startsWith('applications.demo.flow: ')), problems.join('\n'));
+  });
 });
