@@ -2,7 +2,7 @@
 // collected and reported by its path (and line:column in the file), never just the first.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, crossReferenceProblems, secretRef, type TracelessConfig } from './config-schema.ts';
 
@@ -117,6 +117,7 @@ export function inspectConfig(file: string, env: NodeJS.ProcessEnv = process.env
   const refused = issues.filter((issue) => issue.code !== 'unrecognized_keys').map((issue) => issue.path.map(String));
   const usable = (path: KeyPath): boolean => !refused.some((prefix) => prefix.every((part, index) => String(path[index]) === part));
   const problems = [
+    ...unquotedNumbers(document, lineCounter),
     ...issues.map((issue) => problemFrom(issue, locate)),
     ...crossReferenceProblems(raw).map(({ path, message }) => at(path, message)),
     ...referenceProblems(raw, baseDir, env)
@@ -131,6 +132,28 @@ export function inspectConfig(file: string, env: NodeJS.ProcessEnv = process.env
     problems,
     locate,
   };
+}
+
+/**
+ * Dialled numbers must be quoted YAML strings: unquoted, YAML reads `0311555` as the integer
+ * 311555 and `+13115550100` as 13115550100, and the number a caller dials would silently
+ * never match. Only the document still knows how a key was written.
+ */
+function unquotedNumbers(document: Document, lineCounter: LineCounter): ConfigProblem[] {
+  const numbers = document.get('numbers', true);
+  if (!isMap(numbers)) return [];
+  return numbers.items.flatMap(({ key }) => {
+    if (!isScalar(key) || typeof key.value === 'string') return [];
+    const written = key.source ?? String(key.value);
+    const position = key.range ? lineCounter.linePos(key.range[0]) : undefined;
+    return [
+      {
+        path: `numbers.${written}`,
+        message: `write the dialled number in quotes ("${written}"): unquoted, YAML reads it as ${typeof key.value === 'number' ? `the number ${key.value}` : 'a non-string'}`,
+        ...(position ? { line: position.line, column: position.col } : {}),
+      },
+    ];
+  });
 }
 
 function problemFrom(

@@ -231,6 +231,41 @@ admin: { token: { file: admin-token } }
   );
 });
 
+test('unquoted dialled numbers are refused: YAML would read 0311555 as 311555 and +13115550100 as 13115550100', () => {
+  withConfig(
+    `
+sip:
+  listeners: [{ transport: udp, address: 127.0.0.1, port: 5060 }]
+numbers:
+  0311555: demo
+  +13115550100: demo
+  "0311556": demo
+  "+13115550101": demo
+applications:
+  demo: { flow: flow.yaml, agentUri: "sip:agent@127.0.0.1" }
+`,
+    (file, dir) => {
+      writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
+      let error: unknown;
+      try {
+        loadConfig(file, {});
+      } catch (caught) {
+        error = caught;
+      }
+      assert.ok(error instanceof ConfigError, 'expected a ConfigError');
+      assert.deepEqual(
+        error.problems.map(({ path, message, line }) => `${line} ${path}: ${message}`),
+        [
+          '5 numbers.0311555: write the dialled number in quotes ("0311555"): unquoted, YAML reads it as the number 311555',
+          '6 numbers.+13115550100: write the dialled number in quotes ("+13115550100"): unquoted, YAML reads it as the number 13115550100',
+        ],
+      );
+      writeFileSync(file, readFileSync(file, 'utf8').replace('0311555: demo', '"0311555": demo').replace('+13115550100: demo', '"+13115550100": demo'));
+      assert.deepEqual(Object.keys(loadConfig(file, {}).config.numbers).sort(), ['+13115550100', '+13115550101', '0311555', '0311556']);
+    },
+  );
+});
+
 test('two listeners of one transport are refused (one per transport)', () => {
   withConfig(minimal.replace('listeners: [{ transport: udp, address: 127.0.0.1, port: 5060 }]', 'listeners: [{ transport: udp, port: 5060 }, { transport: udp, port: 5062 }]'), (file, dir) => {
     writeFileSync(join(dir, 'flow.yaml'), 'steps: []\n');
