@@ -86,7 +86,11 @@ const sip = z
     invitesPerSecondPerSource: z.number().positive().max(10000).default(20),
     maxConnections: z.number().int().min(1).max(100000).default(2000),
     idleTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
-    sessionTimerSeconds: z.number().int().min(90).max(86400).default(1800),
+    /**
+     * Our Min-SE (RFC 4028 §5): the shortest session interval a caller may ask for with
+     * Session-Expires; a shorter one is answered 422 with this value. 90 is the RFC's floor.
+     */
+    minSessionExpiresSeconds: z.number().int().min(90).max(86400).default(90),
     /**
      * Transactions held at once. A UDP call keeps two for 32 s after they end (Timers J/I),
      * so this caps the sustained call rate at about maxTransactions / 64 calls per second.
@@ -259,7 +263,7 @@ export const configSchema = z
       .strict()
       .default({ level: 'info', callerNumber: 'last4' }),
     drainSeconds: z.number().int().min(0).max(3600).default(30),
-    /** Development only: allow plaintext or unverified backend connections. Loud in logs and health. */
+    /** Development only: allow a PostgreSQL backend without tls (plaintext). Loud in logs and health; HTTPS and payment always use TLS. */
     insecureDevelopment: z.boolean().default(false),
   })
   .strict();
