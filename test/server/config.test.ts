@@ -446,3 +446,15 @@ test('preflight problems join the schema and file problems in one report', async
     assert.ok(problems.some((problem) => problem.startsWith('applications.demo.flow: ')), problems.join('\n'));
   });
 });
+
+test('every configuration example in docs/connectors.md satisfies the schema', () => {
+  const docs = readFileSync(new URL('../../docs/connectors.md', import.meta.url), 'utf8');
+  const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => parse(match[1]!) as Record<string, unknown>);
+  assert.ok(blocks.length >= 4, `${blocks.length} yaml blocks`);
+  for (const block of blocks) {
+    // Each block is a part of a file: complete it with a minimal rest, and let its backends be reached.
+    const example = { ...parse(minimal), applications: {}, numbers: {}, ...block };
+    const result = configSchema.safeParse(example);
+    assert.ok(result.success, `${JSON.stringify(Object.keys(block))}: ${JSON.stringify(!result.success && result.error.issues)}`);
+  }
+});
