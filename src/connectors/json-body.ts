@@ -1,8 +1,9 @@
 // JSON request bodies that may carry Secrets, assembled straight into one zero-initialised
-// buffer: plain values go through JSON.stringify, secret values are written from the arena
-// with Secret.writeTo between quotes. The caller zeroes the buffer after the write.
+// lease of locked memory (secure-buffers.ts): plain values go through JSON.stringify, secret
+// values are written from the arena with Secret.writeTo between quotes. The caller releases
+// the lease (which zeroes it) once the request has ended and nothing will write it again.
 import type { Secret } from '../vault/types.ts';
-import { fixedBuffer } from './fixed-buffer.ts';
+import { type SecureBufferPool, type SecureLease, fallbackLease, secureBuffers } from './secure-buffers.ts';
 
 export type JsonBodyValue = string | number | boolean | null | Secret | JsonBodyValue[] | { [key: string]: JsonBodyValue };
 
@@ -77,15 +78,28 @@ export function containsSecret(value: JsonBodyValue): boolean {
   return false;
 }
 
-/** Serialises into a zeroed buffer of exactly the right size, off the shared pool and V8's heap. */
-export function encodeJsonBody(value: JsonBodyValue): Buffer {
-  const out = fixedBuffer(measure(value));
+function encodeInto(value: JsonBodyValue, acquire: (length: number) => SecureLease): SecureLease {
+  const lease = acquire(measure(value));
   try {
-    const end = write(value, out, 0);
-    if (end !== out.length) throw new JsonBodyError('body size mismatch');
-    return out;
+    const end = write(value, lease.bytes, 0);
+    if (end !== lease.bytes.length) throw new JsonBodyError('body size mismatch');
+    return lease;
   } catch (error) {
-    out.fill(0);
+    lease.release();
     throw error;
   }
+}
+
+/** Serialises into a zeroed lease of exactly the right size, in locked memory when the pool has room. */
+export function leaseJsonBody(value: JsonBodyValue, pool: SecureBufferPool = secureBuffers()): SecureLease {
+  return encodeInto(value, (length) => pool.acquire(length));
+}
+
+/**
+ * The same body in unlocked fixed-buffer.ts memory, which the caller zeroes itself. Kept for
+ * https-json.ts until it holds a lease and releases it where it now zeroes the buffer (its
+ * `finally`): a pool slab handed out here could never be returned.
+ */
+export function encodeJsonBody(value: JsonBodyValue): Buffer {
+  return encodeInto(value, fallbackLease).bytes;
 }

@@ -1,16 +1,18 @@
 // The two places where secret bytes meet the PostgreSQL wire protocol, kept out of `pg`'s
 // own code paths:
 //  - outgoing: one extended-query exchange (Parse, Bind, Describe, Execute, Sync; protocol
-//    §55.2.3) built in a zeroed, fixed (fixed-buffer.ts) buffer we own, secrets written straight from the
-//    arena with Secret.writeTo and bound in binary format, zeroed after the socket took it.
+//    §55.2.3) built in a zeroed lease of locked memory (secure-buffers.ts), secrets written
+//    straight from the arena with Secret.writeTo and bound in binary format, released (zeroed)
+//    after the socket took it.
 //    (pg's own serializer would copy the parameters into its pooled 8 KiB writer buffers.)
 //  - incoming: pg-protocol decodes every DataRow field into a JS string, which can never be
 //    wiped. ResultTap sees each decrypted chunk first, follows the message framing
 //    (§55.7), copies the bytes of sensitive columns into the cell's arena and overwrites
-//    them with zeros in the chunk before pg's parser ever reads it.
+//    them with zeros in the chunk before pg's parser ever reads it. The sensitive field and
+//    the error texts are staged in leases released as soon as they have been read.
 import type { Secret, SecretKind } from '../vault/types.ts';
 import type { SecretImporter } from './types.ts';
-import { fixedBuffer } from './fixed-buffer.ts';
+import { type SecureBufferPool, type SecureLease, fallbackLease, secureBuffers } from './secure-buffers.ts';
 
 export type WireParam = Secret | string | number | boolean | null;
 
@@ -28,11 +30,11 @@ function textParam(value: string | number | boolean): Buffer {
 
 /**
  * Builds Parse+Bind+Describe+Execute+Sync for the unnamed statement and portal in one
- * zero-initialised buffer. Secrets are bound in binary format: for text-like types the
+ * zero-initialised lease. Secrets are bound in binary format: for text-like types the
  * binary form is the raw bytes, so the value never passes through a JS string.
  * Results are requested in text format (ResultTap handles the sensitive ones).
  */
-export function buildExtendedQuery(sql: string, params: readonly WireParam[]): Buffer {
+function encodeExtendedQuery(sql: string, params: readonly WireParam[], acquire: (length: number) => SecureLease): SecureLease {
   const sqlBytes = Buffer.byteLength(sql, 'utf8');
   const plain = params.map((value) => (value === null || isSecret(value) ? undefined : textParam(value)));
   let paramBytes = 0;
@@ -47,59 +49,96 @@ export function buildExtendedQuery(sql: string, params: readonly WireParam[]): B
   const executeLength = 4 + 1 + 4;
   const syncLength = 4;
   const total = 5 * 1 + parseLength + bindLength + describeLength + executeLength + syncLength;
-  const out = fixedBuffer(total);
-  let at = 0;
-  const header = (code: string, length: number): void => {
-    out[at++] = code.charCodeAt(0);
-    out.writeInt32BE(length, at);
-    at += 4;
-  };
-
-  header('P', parseLength);
-  at += 1; // unnamed statement: empty C string
-  at += out.write(sql, at, 'utf8');
-  at += 1;
-  out.writeInt16BE(0, at); // let the server infer every parameter type
-  at += 2;
-
-  header('B', bindLength);
-  at += 2; // unnamed portal, unnamed statement
-  out.writeInt16BE(params.length, at);
-  at += 2;
-  for (const value of params) {
-    out.writeInt16BE(value !== null && isSecret(value) ? FORMAT_BINARY : FORMAT_TEXT, at);
-    at += 2;
-  }
-  out.writeInt16BE(params.length, at);
-  at += 2;
-  params.forEach((value, index) => {
-    if (value === null) {
-      out.writeInt32BE(-1, at);
+  const lease = acquire(total);
+  const out = lease.bytes;
+  try {
+    let at = 0;
+    const header = (code: string, length: number): void => {
+      out[at++] = code.charCodeAt(0);
+      out.writeInt32BE(length, at);
       at += 4;
-      return;
+    };
+
+    header('P', parseLength);
+    at += 1; // unnamed statement: empty C string
+    at += out.write(sql, at, 'utf8');
+    at += 1;
+    out.writeInt16BE(0, at); // let the server infer every parameter type
+    at += 2;
+
+    header('B', bindLength);
+    at += 2; // unnamed portal, unnamed statement
+    out.writeInt16BE(params.length, at);
+    at += 2;
+    for (const value of params) {
+      out.writeInt16BE(value !== null && isSecret(value) ? FORMAT_BINARY : FORMAT_TEXT, at);
+      at += 2;
     }
-    const lengthAt = at;
+    out.writeInt16BE(params.length, at);
+    at += 2;
+    params.forEach((value, index) => {
+      if (value === null) {
+        out.writeInt32BE(-1, at);
+        at += 4;
+        return;
+      }
+      const lengthAt = at;
+      at += 4;
+      const written = isSecret(value) ? value.writeTo(out, at) : plain[index]!.copy(out, at);
+      out.writeInt32BE(written, lengthAt);
+      at += written;
+    });
+    out.writeInt16BE(1, at); // one result format code for all columns:
+    at += 2;
+    out.writeInt16BE(FORMAT_TEXT, at);
+    at += 2;
+
+    header('D', describeLength);
+    out[at++] = 'P'.charCodeAt(0);
+    at += 1;
+
+    header('E', executeLength);
+    at += 1; // unnamed portal
+    out.writeInt32BE(0, at); // no row limit
     at += 4;
-    const written = isSecret(value) ? value.writeTo(out, at) : plain[index]!.copy(out, at);
-    out.writeInt32BE(written, lengthAt);
-    at += written;
-  });
-  out.writeInt16BE(1, at); // one result format code for all columns:
-  at += 2;
-  out.writeInt16BE(FORMAT_TEXT, at);
-  at += 2;
 
-  header('D', describeLength);
-  out[at++] = 'P'.charCodeAt(0);
-  at += 1;
+    header('S', syncLength);
+    return lease;
+  } catch (error) {
+    // Whatever throws mid-build (a Secret refusing the write) must not strand the slab.
+    lease.release();
+    throw error;
+  }
+}
 
-  header('E', executeLength);
-  at += 1; // unnamed portal
-  out.writeInt32BE(0, at); // no row limit
-  at += 4;
+/** The part of a socket writeExtendedQuery needs. */
+export interface WireStream {
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
+}
 
-  header('S', syncLength);
-  return out;
+/**
+ * Sends one extended-query exchange in a write of its own. The socket must be past its TLS
+ * handshake (pg only submits on a ready connection), so the write is encrypted from the
+ * lease rather than copied. The lease is released (zeroed, then reusable) only in the write
+ * callback: a slab reused while the socket still reads it would send another query's secrets.
+ */
+export function writeExtendedQuery(stream: WireStream, sql: string, params: readonly WireParam[], pool: SecureBufferPool = secureBuffers()): void {
+  const lease = encodeExtendedQuery(sql, params, (length) => pool.acquire(length));
+  try {
+    stream.write(lease.bytes, () => lease.release());
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+}
+
+/**
+ * The same bytes in unlocked fixed-buffer.ts memory, which the caller zeroes after the write.
+ * Kept for postgres.ts until it calls writeExtendedQuery: it zeroes the buffer in its own
+ * write callback and has no lease to release, so a pool slab handed out here would never return.
+ */
+export function buildExtendedQuery(sql: string, params: readonly WireParam[]): Buffer {
+  return encodeExtendedQuery(sql, params, fallbackLease).bytes;
 }
 
 /** Message codes a backend may send during one extended-query exchange (§55.7). */
@@ -120,6 +159,8 @@ export interface ResultTapOptions {
   /** Longest value a sensitive column may have. */
   maxSecretBytes: number;
   importer: SecretImporter | undefined;
+  /** Where sensitive fields and error texts are staged; the process-wide pool by default. */
+  buffers?: SecureBufferPool;
 }
 
 export type TapFailure = 'desync' | 'secret-too-long' | 'no-cell';
@@ -136,7 +177,7 @@ export class ResultTap {
   private headerFill = 0;
   private code = 0;
   private remaining = 0;
-  private description: Buffer | undefined;
+  private description: SecureLease | undefined;
   private descriptionFill = 0;
   private sensitiveIndex = new Map<number, SecretKind>();
   private readonly counter = Buffer.alloc(4);
@@ -144,7 +185,7 @@ export class ResultTap {
   private fieldsLeft = 0;
   private fieldIndex = 0;
   private fieldLeft = 0;
-  private staging: Buffer | undefined;
+  private staging: SecureLease | undefined;
   private stagingFill = 0;
   private currentRow: Map<number, Secret> | undefined;
   /** Secrets of each DataRow, in arrival order, keyed by column index. */
@@ -155,7 +196,11 @@ export class ResultTap {
   /** A refused secret: framing (and zeroing) goes on to the end, then this becomes the failure. */
   private refusal: TapFailure | undefined;
 
-  constructor(private readonly options: ResultTapOptions) {}
+  private readonly buffers: SecureBufferPool;
+
+  constructor(private readonly options: ResultTapOptions) {
+    this.buffers = options.buffers ?? secureBuffers();
+  }
 
   get finished(): boolean {
     return this.phase === 'done' || this.failure !== undefined;
@@ -169,10 +214,12 @@ export class ResultTap {
     if (this.failure === 'desync') chunk.fill(0, at);
   }
 
-  /** Zeroes any partially collected secret (on failure or abandonment). */
+  /** Zeroes and releases any partially collected secret or message (on failure or abandonment). */
   discard(): void {
-    this.staging?.fill(0);
+    this.staging?.release();
     this.staging = undefined;
+    this.description?.release();
+    this.description = undefined;
   }
 
   private step(chunk: Buffer, at: number): number {
@@ -192,7 +239,7 @@ export class ResultTap {
       }
       case 'description': {
         const take = Math.min(this.remaining, chunk.length - at);
-        chunk.copy(this.description!, this.descriptionFill, at, at + take);
+        chunk.copy(this.description!.bytes, this.descriptionFill, at, at + take);
         this.descriptionFill += take;
         this.remaining -= take;
         if (this.remaining === 0) {
@@ -203,7 +250,7 @@ export class ResultTap {
       }
       case 'report': {
         const take = Math.min(this.remaining, chunk.length - at);
-        chunk.copy(this.description!, this.descriptionFill, at, at + take);
+        chunk.copy(this.description!.bytes, this.descriptionFill, at, at + take);
         chunk.fill(0, at, at + take);
         this.descriptionFill += take;
         this.remaining -= take;
@@ -236,7 +283,7 @@ export class ResultTap {
       case 'field': {
         const take = Math.min(this.fieldLeft, chunk.length - at);
         if (this.staging) {
-          chunk.copy(this.staging, this.stagingFill, at, at + take);
+          chunk.copy(this.staging.bytes, this.stagingFill, at, at + take);
           this.stagingFill += take;
           chunk.fill(0, at, at + take);
         }
@@ -264,7 +311,7 @@ export class ResultTap {
         this.failure = 'desync';
         return;
       }
-      this.description = fixedBuffer(this.remaining);
+      this.description = this.buffers.acquire(this.remaining);
       this.descriptionFill = 0;
       this.phase = 'description';
     } else if (this.code === ERROR_RESPONSE || this.code === NOTICE_RESPONSE) {
@@ -274,7 +321,7 @@ export class ResultTap {
         this.failure = 'desync';
         return;
       }
-      this.description = fixedBuffer(this.remaining);
+      this.description = this.buffers.acquire(this.remaining);
       this.descriptionFill = 0;
       this.phase = 'report';
     } else if (this.code === DATA_ROW && this.sensitiveIndex.size > 0) {
@@ -282,7 +329,12 @@ export class ResultTap {
     } else {
       this.phase = 'skip';
     }
-    if (this.remaining === 0 && this.phase !== 'row-count') this.endMessage();
+    if (this.remaining === 0 && this.phase !== 'row-count') {
+      // An empty RowDescription or report has nothing to read; its lease goes straight back.
+      this.description?.release();
+      this.description = undefined;
+      this.endMessage();
+    }
   }
 
   private endMessage(): void {
@@ -296,26 +348,32 @@ export class ResultTap {
 
   /** RowDescription (§55.7): int16 count, then per field: name, int32, int16, int32, int16, int32, int16. */
   private readDescription(): void {
-    const body = this.description!;
+    const lease = this.description!;
     this.description = undefined;
-    const count = body.readInt16BE(0);
-    let at = 2;
-    for (let index = 0; index < count; index += 1) {
-      const end = body.indexOf(0, at);
-      if (end < 0) {
-        this.failure = 'desync';
-        return;
+    try {
+      const body = lease.bytes;
+      const count = body.readInt16BE(0);
+      let at = 2;
+      for (let index = 0; index < count; index += 1) {
+        const end = body.indexOf(0, at);
+        if (end < 0) {
+          this.failure = 'desync';
+          return;
+        }
+        const kind = this.options.sensitiveColumns.get(body.toString('utf8', at, end));
+        if (kind !== undefined) this.sensitiveIndex.set(index, kind);
+        at = end + 1 + 18;
       }
-      const kind = this.options.sensitiveColumns.get(body.toString('utf8', at, end));
-      if (kind !== undefined) this.sensitiveIndex.set(index, kind);
-      at = end + 1 + 18;
+    } finally {
+      lease.release();
     }
   }
 
   /** ErrorResponse fields (§55.8): a type byte, a C string, …, then a zero byte. */
   private readReport(): void {
-    const body = this.description!;
+    const lease = this.description!;
     this.description = undefined;
+    const body = lease.bytes;
     let at = 0;
     while (at < body.length && body[at] !== 0) {
       const type = body[at]!;
@@ -326,7 +384,7 @@ export class ResultTap {
       }
       at = end + 1;
     }
-    body.fill(0);
+    lease.release();
   }
 
   private nextField(): void {
@@ -358,7 +416,7 @@ export class ResultTap {
       if (length > this.options.maxSecretBytes) this.refusal = 'secret-too-long';
       else if (!this.options.importer) this.refusal = 'no-cell';
       // A refused field is still collected and zeroed, so it never reaches pg's parser.
-      this.staging = fixedBuffer(length);
+      this.staging = this.buffers.acquire(length);
       this.stagingFill = 0;
     }
     this.phase = 'field';
@@ -368,7 +426,7 @@ export class ResultTap {
     const kind = this.sensitiveIndex.get(this.fieldIndex);
     if (this.staging && kind !== undefined && this.refusal === undefined) {
       // importSecret copies into the arena and zeroes the staging buffer.
-      this.currentRow!.set(this.fieldIndex, this.options.importer!.importSecret(kind, this.staging));
+      this.currentRow!.set(this.fieldIndex, this.options.importer!.importSecret(kind, this.staging.bytes));
     }
     this.discard();
     this.fieldIndex += 1;

@@ -2,7 +2,8 @@
 // gateway's JSON reader and its card checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JsonBodyError, containsSecret, encodeJsonBody } from '../../src/connectors/json-body.ts';
+import { JsonBodyError, containsSecret, encodeJsonBody, leaseJsonBody } from '../../src/connectors/json-body.ts';
+import { SecureBufferPool } from '../../src/connectors/secure-buffers.ts';
 import { JsonBytesError, parseJsonBytes } from '../../apps/parking/json-bytes.ts';
 import { brandOf, expiryValid, luhnValid } from '../../apps/parking/card-bytes.ts';
 import { STATE_CODES, keypadForm } from '../../apps/parking/states.ts';
@@ -21,6 +22,28 @@ test('a body with secrets is byte-identical to JSON.stringify of the same values
 test('a secret byte that JSON would need to escape is refused', () => {
   assert.throws(() => encodeJsonBody({ x: testSecret('digits', '12"3') }), JsonBodyError);
   assert.throws(() => encodeJsonBody({ x: testSecret('digits', '12\\3') }), JsonBodyError);
+});
+
+test('a leased body is the same bytes in a pool slab, zeroed and returned on release', () => {
+  const pool = new SecureBufferPool([{ size: 256, maxSlabs: 1 }]);
+  const value = { amount_cents: 6500, card: { number: testSecret('pan', '4111111111111111') } };
+  const lease = leaseJsonBody(value, pool);
+  assert.equal(lease.secure, true);
+  assert.deepEqual(lease.bytes, encodeJsonBody(value));
+  assert.equal(pool.stats().inUse, 1);
+  const view = lease.bytes;
+  lease.release();
+  assert.ok(view.every((byte) => byte === 0));
+  assert.deepEqual(pool.stats(), { slabs: 1, inUse: 0, fallbacks: 0, locked: pool.stats().locked });
+});
+
+test('a refused body gives its lease back zeroed', () => {
+  const pool = new SecureBufferPool([{ size: 256, maxSlabs: 1 }]);
+  assert.throws(() => leaseJsonBody({ ok: testSecret('digits', '4111'), x: testSecret('digits', '12"3') }, pool), JsonBodyError);
+  assert.equal(pool.stats().inUse, 0);
+  const next = pool.acquire(256);
+  assert.ok(next.bytes.every((byte) => byte === 0));
+  next.release();
 });
 
 test('the gateway JSON reader returns string values as views into the body', () => {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResultTap, buildExtendedQuery } from '../../src/connectors/pg-wire.ts';
+import { ResultTap, buildExtendedQuery, writeExtendedQuery } from '../../src/connectors/pg-wire.ts';
+import { SecureBufferPool } from '../../src/connectors/secure-buffers.ts';
+import type { Secret } from '../../src/vault/types.ts';
 import { RecordingCell, secretDigits, testSecret } from './cells.ts';
 
 function message(code: string, body: Buffer): Buffer {
@@ -63,6 +65,63 @@ test('extended query bytes: Parse, Bind (secret binary, plain text, NULL), Descr
     message('S', Buffer.alloc(0)),
   ]);
   assert.deepEqual(out, expected);
+});
+
+test('writeExtendedQuery sends the message in one write from a lease and releases it only in the write callback', () => {
+  const pool = new SecureBufferPool([{ size: 256, maxSlabs: 1 }]);
+  const writes: Array<{ chunk: Uint8Array; done: (error?: Error | null) => void }> = [];
+  const params = [testSecret('account', '12345678'), 'CA', null];
+  writeExtendedQuery({ write: (chunk, done) => writes.push({ chunk, done }) > 0 }, 'SELECT $1, $2, $3', params, pool);
+  assert.equal(writes.length, 1);
+  const { chunk, done } = writes[0]!;
+  assert.deepEqual(Buffer.from(chunk), buildExtendedQuery('SELECT $1, $2, $3', params));
+  // Still in flight: the slab stays leased and untouched.
+  assert.equal(pool.stats().inUse, 1);
+  assert.notEqual(Buffer.from(chunk).indexOf('12345678'), -1);
+  done();
+  assert.ok(chunk.every((byte) => byte === 0));
+  assert.deepEqual(pool.stats(), { slabs: 1, inUse: 0, fallbacks: 0, locked: pool.stats().locked });
+});
+
+test('writeExtendedQuery releases the lease when the stream throws', () => {
+  const pool = new SecureBufferPool([{ size: 256, maxSlabs: 1 }]);
+  const broken = { write: (): boolean => { throw new Error('stream gone'); } };
+  assert.throws(() => writeExtendedQuery(broken, 'SELECT $1', [testSecret('account', '12345678')], pool), /stream gone/);
+  assert.equal(pool.stats().inUse, 0);
+});
+
+test('writeExtendedQuery releases the lease when a Secret refuses the write mid-build', () => {
+  const pool = new SecureBufferPool([{ size: 256, maxSlabs: 1 }]);
+  const refusing = { length: () => 4, writeTo: (): number => { throw new Error('wiped'); } } as unknown as Secret;
+  assert.throws(() => writeExtendedQuery({ write: () => assert.fail('nothing may be written') }, 'SELECT $1', [refusing], pool), /wiped/);
+  assert.equal(pool.stats().inUse, 0);
+});
+
+test('result tap stages sensitive fields and error texts in pool slabs and gives every one back', () => {
+  const pool = new SecureBufferPool([{ size: 64, maxSlabs: 2 }, { size: 1024, maxSlabs: 2 }]);
+  const cell = new RecordingCell();
+  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 16, importer: cell, buffers: pool });
+  const error = message('N', Buffer.from('SNOTICE\0Mvalue "4111111111111111"\0\0'));
+  tap.feed(Buffer.concat([error, reply]));
+  assert.equal(tap.failure, undefined);
+  const stats = pool.stats();
+  assert.equal(stats.inUse, 0);
+  assert.equal(stats.fallbacks, 0);
+  assert.ok(stats.slabs > 0);
+  cell.cell.release('completed');
+});
+
+test('result tap abandoned mid-field gives its staging slab back on discard', () => {
+  const pool = new SecureBufferPool([{ size: 64, maxSlabs: 1 }, { size: 1024, maxSlabs: 1 }]);
+  const tap = new ResultTap({ sensitiveColumns: new Map([['citation', 'account']]), maxSecretBytes: 16, importer: new RecordingCell(), buffers: pool });
+  const cut = reply.indexOf('1234567');
+  tap.feed(Buffer.from(reply.subarray(0, cut + 3)));
+  assert.equal(pool.stats().inUse, 1);
+  tap.discard();
+  tap.discard();
+  assert.equal(pool.stats().inUse, 0);
+  const next = pool.acquire(64);
+  assert.ok(next.bytes.every((byte) => byte === 0));
 });
 
 test('result tap moves sensitive fields into the cell and zeroes them in the chunk, at every split point', () => {
