@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DTMF_POUND, DTMF_STAR } from '../vault/types.ts';
 import type { DtmfCode, KeyPushResult, Secret, SecretKind } from '../vault/types.ts';
 import type { ChargeResult, FlowPorts, PlayItem, PlayOutcome, BackendParam, BackendResult, CallValue, CallValues, SecretBuilder, TimerHandle } from './ports.ts';
-import { initialGatherState, transition, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
+import { initialGatherState, transition, type CompletionReason, type GatherAction, type GatherEnd, type GatherKey, type GatherSpec, type PromptPart, type TimerName } from './gather-machine.ts';
 import { charactersClips, currencyClips, dateClips, digitsClips, DIGIT_CLIPS, numberClips, ordinalClips, LANGUAGES, type Language } from './say-as.ts';
 import { assertNoSecret, isSecret } from './secret-guard.ts';
 import { KeyedInput } from './keyed-input.ts';
@@ -154,7 +154,8 @@ export type FlowEvent =
   | { type: 'input.open'; id: string; step: EntryStep }
   /** The entry's prompt ended and it waits for keys (once per attempt). */
   | { type: 'input.armed'; id: string; step: EntryStep }
-  | { type: 'gather.done'; id: string; step: EntryStep; outcome: string; keys: number }
+  /** outcome: ok, noInput, invalid or agent; `completion` says how an ok entry ended (terminator, max, or a timeout after enough keys). */
+  | { type: 'gather.done'; id: string; step: EntryStep; outcome: string; keys: number; completion?: CompletionReason }
   /**
    * A key that did nothing: the terminator pressed just after an entry filled up (dropped,
    * not passed to the next step), a key during a prompt that takes none (no barge-in), or a
@@ -594,7 +595,14 @@ export class CallContext {
             break;
           case 'finish':
             close();
-            this.#observe({ type: 'gather.done', id: io.id, step: io.step, outcome: action.end.ok ? 'ok' : action.end.reason, keys: state.count });
+            this.#observe({
+              type: 'gather.done',
+              id: io.id,
+              step: io.step,
+              outcome: action.end.ok ? 'ok' : action.end.reason,
+              keys: state.count,
+              ...(action.end.ok ? { completion: action.end.reason } : {}),
+            });
             resolve(action.end);
             break;
         }

@@ -53,7 +53,7 @@ const transport = oneOf('udp', 'tcp', 'tls');
 export const EVENTS = {
   'call.start': {
     level: 'info',
-    fields: { callId: id, dialled: { kind: 'dialled' }, caller: { kind: 'caller' }, app: optional(id), transport: optional(transport), srtp: optional(bool) },
+    fields: { callId: id, dialled: { kind: 'dialled' }, caller: { kind: 'caller' }, app: optional(id), transport: optional(transport) },
   },
   'call.answer': { level: 'info', fields: { callId: id, setupMs: optional(ms) } },
   'flow.step': { level: 'info', fields: { callId: id, step: id, kind: optional(id) } },
@@ -63,15 +63,13 @@ export const EVENTS = {
       callId: id,
       step: id,
       secure: bool,
-      outcome: oneOf('complete', 'terminator', 'max', 'timeout', 'invalid', 'cancelled', 'hangup'),
+      outcome: oneOf('terminator', 'max', 'complete', 'timeout', 'invalid', 'agent'),
       keys: count,
-      attempt: optional(count),
-      durationMs: optional(ms),
     },
   },
   'menu.choice': {
     level: 'info',
-    fields: { callId: id, step: id, outcome: oneOf('chosen', 'invalid', 'timeout', 'agent', 'repeat'), option: optional(id), attempt: optional(count) },
+    fields: { callId: id, step: id, outcome: oneOf('chosen', 'invalid', 'timeout', 'agent') },
   },
   'backend.query': {
     level: 'info',
@@ -79,16 +77,16 @@ export const EVENTS = {
       callId: optional(id),
       backend: id,
       operation: optional(id),
-      outcome: oneOf('ok', 'not_found', 'timeout', 'refused', 'error'),
+      outcome: oneOf('ok', 'timeout', 'error'),
       latencyMs: ms,
       rows: optional(count),
     },
   },
   'payment.result': {
     level: 'info',
-    fields: { callId: id, gateway: id, result: oneOf('approved', 'declined', 'rejected', 'timeout', 'error'), latencyMs: ms, attempt: optional(count) },
+    fields: { callId: id, gateway: id, result: oneOf('approved', 'declined', 'rejected', 'error'), latencyMs: ms },
   },
-  transfer: { level: 'info', fields: { callId: id, target: id, outcome: oneOf('accepted', 'failed', 'timeout'), latencyMs: optional(ms) } },
+  transfer: { level: 'info', fields: { callId: id, target: id, outcome: oneOf('accepted', 'failed'), latencyMs: optional(ms) } },
   'call.end': { level: 'info', fields: { callId: id, outcome: oneOf(...CALL_OUTCOMES), cause: id, durationMs: ms } },
   /** A request refused with a final failure; for an INVITE, callId names its call record. */
   'sip.reject': { level: 'info', fields: { callId: optional(id), method: id, status: count, reason: id, transport: optional(transport) } },
@@ -102,7 +100,6 @@ export const EVENTS = {
   /** The pool's last act at shutdown: every cell wiped again and read back, calls still in one ended. */
   'vault.shutdown': { level: 'info', fields: { callsEnded: count, cellsWiped: count, verified: bool } },
   'server.drain': { level: 'info', fields: { phase: oneOf('started', 'complete', 'timeout'), activeCalls: count, elapsedMs: optional(ms) } },
-  'config.error': { level: 'error', fields: { path: text(200), problem: text(200) } },
   'security.warning': { level: 'warn', fields: { code: id, detail: optional(text(200)) } },
 } as const satisfies Record<string, EventSpec>;
 

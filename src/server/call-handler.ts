@@ -14,7 +14,7 @@ import { INFO_DTMF_TYPES } from '../media/dtmf-info.ts';
 import type { PromptStore } from '../media/prompt-store.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { UNLISTED_DIALLED, type CallOutcome } from '../observe/events.ts';
+import { UNLISTED_DIALLED, type CallOutcome, type EventFields } from '../observe/events.ts';
 import { startCallRecord, type CallRecordBuilder } from '../observe/call-record.ts';
 import type { CallerMasker } from '../observe/caller-mask.ts';
 import type { Flow } from '../flow/define-flow.ts';
@@ -288,8 +288,15 @@ async function serveCall(
 
 /** The flow's outcomes in the log vocabulary's terms. */
 const PAYMENT_RESULTS = { approved: 'approved', declined: 'declined', invalid: 'rejected', unavailable: 'error' } as const;
-const GATHER_OUTCOMES: Record<string, 'complete' | 'timeout' | 'invalid'> = { ok: 'complete', noInput: 'timeout', invalid: 'invalid' };
-const MENU_OUTCOMES: Record<string, 'chosen' | 'timeout' | 'invalid'> = { ok: 'chosen', noInput: 'timeout', invalid: 'invalid' };
+const GATHER_OUTCOMES = { noInput: 'timeout', invalid: 'invalid', agent: 'agent' } as const;
+/** How a gather that succeeded ended: the terminator, the maximum, or a timeout after enough keys. */
+const GATHER_COMPLETIONS = { terminator: 'terminator', max: 'max', interDigitTimeout: 'complete', totalTimeout: 'complete' } as const;
+const MENU_OUTCOMES = { ok: 'chosen', noInput: 'timeout', invalid: 'invalid', agent: 'agent' } as const;
+
+function gatherOutcome(event: Extract<FlowEvent, { type: 'gather.done' }>): EventFields<'gather.done'>['outcome'] {
+  if (event.outcome === 'ok') return GATHER_COMPLETIONS[event.completion ?? 'totalTimeout'];
+  return GATHER_OUTCOMES[event.outcome as keyof typeof GATHER_OUTCOMES] ?? 'invalid';
+}
 const BACKEND_OUTCOMES = { ok: 'ok', timeout: 'timeout', error: 'error' } as const;
 
 interface FlowObservation {
@@ -320,13 +327,13 @@ function observeFlow(event: FlowEvent, observation: FlowObservation): void {
     case 'gather.done':
       // Counts and outcomes only: never which keys.
       if (event.step === 'menu') {
-        log.event('menu.choice', { callId, step: event.step, outcome: MENU_OUTCOMES[event.outcome] ?? 'invalid' });
+        log.event('menu.choice', { callId, step: event.step, outcome: MENU_OUTCOMES[event.outcome as keyof typeof MENU_OUTCOMES] ?? 'invalid' });
       } else {
         log.event('gather.done', {
           callId,
           step: event.step,
           secure: event.step === 'gatherSecret',
-          outcome: GATHER_OUTCOMES[event.outcome] ?? 'invalid',
+          outcome: gatherOutcome(event),
           keys: event.keys,
         });
       }

@@ -9,8 +9,8 @@ export function assertKeysOnceAndCompleted(events: readonly ServerEvent[], entri
   const failures = events.filter((e) => e.msg === 'flow failed').map((e) => String(e.code));
   assert.deepEqual(failures, [], 'the flow failed: keys-mismatch = an entry was not keyed exactly once each; keys-extra = a late duplicate');
   const gathers = events.filter((e) => e.event === 'gather.done').map((e) => [e.outcome, e.keys]);
-  // Each entry complete with as many digits as were keyed (terminator not counted), then the quiet window times out.
-  assert.deepEqual(gathers, [...entries.map((entry) => ['complete', entry.length - 1]), ['timeout', 0]]);
+  // Each entry ended by its terminator with as many digits as were keyed (terminator not counted), then the quiet window times out.
+  assert.deepEqual(gathers, [...entries.map((entry) => ['terminator', entry.length - 1]), ['timeout', 0]]);
   const records = events.filter((e) => e.event === 'cdr');
   assert.equal(records.length, 1, 'one call record');
   const record = records[0]!;

@@ -52,7 +52,7 @@ test('a full journey at trace level writes no canary and never needs the masker'
     record.step(step);
     call.event('flow.step', { callId: 'c-journey', step });
   }
-  call.event('menu.choice', { callId: 'c-journey', step: 'main-menu', outcome: 'chosen', option: 'pay-by-citation' });
+  call.event('menu.choice', { callId: 'c-journey', step: 'main-menu', outcome: 'chosen' });
   // Careless callers: secrets and raw digits in fields the events do not allow, or in allowed ones.
   call.event('gather.done', { callId: 'c-journey', step: 'citation', secure: false, outcome: 'terminator', keys: 8, digits: CANARIES.citation } as never);
   call.event('gather.done', { callId: 'c-journey', step: secretHolding(CANARIES.pan) as never, secure: true, outcome: 'terminator', keys: 16 });
@@ -95,7 +95,7 @@ test('real vault Secrets in every place a logger call can take them print as [se
   const call = logger.child({ callId: 'c-vault', component: secrets.pin as never });
   // Allowlisted fields of each kind, and fields no event allows.
   call.event('flow.step', { callId: 'c-vault', step: secrets.account as never, kind: secrets.pin as never });
-  call.event('gather.done', { callId: 'c-vault', step: 'pin', secure: true, outcome: 'complete', keys: secrets.pin as never, durationMs: secrets.pin as never });
+  call.event('gather.done', { callId: 'c-vault', step: 'pin', secure: true, outcome: 'complete', keys: secrets.pin, durationMs: secrets.pin } as never);
   call.event('payment.result', { callId: 'c-vault', gateway: 'payment', result: 'approved', latencyMs: 1, card: secrets.pan, cvv: secrets.cvv } as never);
   call.event('security.warning', { code: 'test', detail: secrets.zip as never });
   // Diagnostics: top level, nested, in arrays, as the message, inside an Error's message.
