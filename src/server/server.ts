@@ -70,7 +70,7 @@ export async function startServer(loaded: LoadedConfig, options: ServerOptions =
   for (const finding of findings) logger.event('security.warning', { code: finding.id, detail: finding.remedy });
   if (testHooks.gc) logger.event('security.warning', { code: 'test-gc', detail: 'TRACELESS_TEST_GC: POST /test/gc forces garbage collection (tests only)' });
   if (testHooks.leakKeys) logger.event('security.warning', { code: 'test-leak-canary', detail: 'TRACELESS_TEST_LEAK_CANARY: secure keys are copied into strings (leaking test build)' });
-  if (config.insecureDevelopment) logger.event('security.warning', { code: 'insecure-development', detail: 'backend TLS may be off' });
+  if (config.insecureDevelopment) logger.event('security.warning', { code: 'insecure-development', detail: 'plaintext PostgreSQL connections are allowed' });
   if (config.sip.trustedPeers === undefined && config.sip.auth === undefined) {
     logger.event('security.warning', { code: 'open-admission', detail: 'no trustedPeers and no auth: every source may call' });
   }
@@ -335,7 +335,7 @@ function sipConfig(
 ): SipServerConfig {
   const { sip } = loaded.config;
   const stream = { maxConnections: sip.maxConnections, idleTimeoutMs: sip.idleTimeoutSeconds * 1000 };
-  const config: { -readonly [K in keyof SipServerConfig]: SipServerConfig[K] } = { ...hooks, maxTransactions: sip.maxTransactions };
+  const config: { -readonly [K in keyof SipServerConfig]: SipServerConfig[K] } = { ...hooks, maxTransactions: sip.maxTransactions, minSessionExpires: sip.minSessionExpiresSeconds };
   for (const listener of sip.listeners) {
     if (listener.transport === 'udp') config.udp = { host: listener.address, port: listener.port };
     else if (listener.transport === 'tcp') config.tcp = { host: listener.address, port: listener.port, ...stream };

@@ -244,3 +244,10 @@ test('an INVITE the SIP stack refuses by itself (here 420) is a rejected call to
   assert.deepEqual([record.callId, record.outcome, record.hangupCause, record.dialled], [reject.callId, 'rejected', 'bad-extension', CONFIGURED]);
   assert.equal(await sample(server, 'traceless_calls_total{outcome="rejected"}'), 1);
 });
+
+test('sip.minSessionExpiresSeconds is our Min-SE: a shorter Session-Expires gets 422 naming it (RFC 4028 §6)', async (t) => {
+  const { port } = await start(t, { sip: { minSessionExpiresSeconds: 300 } });
+  const refused = await rawInvite(port, CONFIGURED, ['Supported: timer', 'Session-Expires: 200']);
+  assert.ok(refused.startsWith('SIP/2.0 422 Session Interval Too Small\r\n'), refused);
+  assert.match(refused, /\r\nMin-SE: 300\r\n/);
+});
