@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { Agent, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError, classifyNetworkError } from './errors.ts';
-import { encodeJsonBody } from './json-body.ts';
+import { leaseJsonBody } from './json-body.ts';
 import type { JsonBodyValue } from './json-body.ts';
 import { clientTlsOptions, loadTlsMaterial } from './tls.ts';
 import type { ConnectorLogger, TlsFiles } from './types.ts';
@@ -149,7 +149,9 @@ export class HttpsJsonConnector {
     const endpoint = this.endpoints.get(endpointName);
     if (!endpoint) throw new EgressDeniedError(this.name, `endpoint ${JSON.stringify(endpointName)}`);
     if (this.closed) throw new BackendUnavailableError(this.name, 'closed');
-    const payload = body === undefined ? undefined : encodeJsonBody(body);
+    // Locked memory, zeroed and returned only once the exchange is over (finally below).
+    const lease = body === undefined ? undefined : leaseJsonBody(body);
+    const payload = lease?.bytes;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
       headers['content-type'] = 'application/json';
@@ -173,7 +175,7 @@ export class HttpsJsonConnector {
       this.logger.warn({ backend: this.name, reason, detail }, 'backend request failed');
       throw new BackendUnavailableError(this.name, reason, detail);
     } finally {
-      payload?.fill(0);
+      lease?.release();
     }
   }
 

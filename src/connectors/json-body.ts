@@ -3,7 +3,7 @@
 // values are written from the arena with Secret.writeTo between quotes. The caller releases
 // the lease (which zeroes it) once the request has ended and nothing will write it again.
 import type { Secret } from '../vault/types.ts';
-import { type SecureBufferPool, type SecureLease, fallbackLease, secureBuffers } from './secure-buffers.ts';
+import { type SecureBufferPool, type SecureLease, secureBuffers } from './secure-buffers.ts';
 
 export type JsonBodyValue = string | number | boolean | null | Secret | JsonBodyValue[] | { [key: string]: JsonBodyValue };
 
@@ -93,13 +93,4 @@ function encodeInto(value: JsonBodyValue, acquire: (length: number) => SecureLea
 /** Serialises into a zeroed lease of exactly the right size, in locked memory when the pool has room. */
 export function leaseJsonBody(value: JsonBodyValue, pool: SecureBufferPool = secureBuffers()): SecureLease {
   return encodeInto(value, (length) => pool.acquire(length));
-}
-
-/**
- * The same body in unlocked fixed-buffer.ts memory, which the caller zeroes itself. Kept for
- * https-json.ts until it holds a lease and releases it where it now zeroes the buffer (its
- * `finally`): a pool slab handed out here could never be returned.
- */
-export function encodeJsonBody(value: JsonBodyValue): Buffer {
-  return encodeInto(value, fallbackLease).bytes;
 }

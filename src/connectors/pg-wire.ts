@@ -12,7 +12,7 @@
 //    the error texts are staged in leases released as soon as they have been read.
 import type { Secret, SecretKind } from '../vault/types.ts';
 import type { SecretImporter } from './types.ts';
-import { type SecureBufferPool, type SecureLease, fallbackLease, secureBuffers } from './secure-buffers.ts';
+import { type SecureBufferPool, type SecureLease, secureBuffers } from './secure-buffers.ts';
 
 export type WireParam = Secret | string | number | boolean | null;
 
@@ -130,15 +130,6 @@ export function writeExtendedQuery(stream: WireStream, sql: string, params: read
     lease.release();
     throw error;
   }
-}
-
-/**
- * The same bytes in unlocked fixed-buffer.ts memory, which the caller zeroes after the write.
- * Kept for postgres.ts until it calls writeExtendedQuery: it zeroes the buffer in its own
- * write callback and has no lease to release, so a pool slab handed out here would never return.
- */
-export function buildExtendedQuery(sql: string, params: readonly WireParam[]): Buffer {
-  return encodeExtendedQuery(sql, params, fallbackLease).bytes;
 }
 
 /** Message codes a backend may send during one extended-query exchange (§55.7). */

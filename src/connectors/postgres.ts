@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { Secret, SecretKind } from '../vault/types.ts';
 import { BackendUnavailableError, ConnectorConfigError, EgressDeniedError, classifyNetworkError } from './errors.ts';
 import type { UnavailableReason } from './errors.ts';
-import { ResultTap, buildExtendedQuery } from './pg-wire.ts';
+import { ResultTap, writeExtendedQuery } from './pg-wire.ts';
 import type { WireParam } from './pg-wire.ts';
 import { clientTlsOptions, loadTlsMaterial } from './tls.ts';
 import type { ConnectorLogger, SecretImporter, TlsFiles } from './types.ts';
@@ -395,10 +395,10 @@ class TappedQuery {
   submit(connection: PgConnection): void {
     this.stream = connection.stream;
     this.stream.prependListener('data', this.onData);
-    const message = buildExtendedQuery(this.operation.sql, this.params);
     // The socket is past its TLS handshake (pg only submits on a ready connection), so the
-    // write is encrypted from this buffer rather than copied; zero it once it has gone.
-    this.stream.write(message, () => message.fill(0));
+    // write is encrypted from the locked buffer rather than copied; it is zeroed and goes back
+    // to the pool once the write has gone.
+    writeExtendedQuery(this.stream, this.operation.sql, this.params);
   }
 
   private readonly onData = (chunk: Buffer): void => {

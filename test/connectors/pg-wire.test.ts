@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResultTap, buildExtendedQuery, writeExtendedQuery } from '../../src/connectors/pg-wire.ts';
+import { ResultTap, writeExtendedQuery, type WireParam } from '../../src/connectors/pg-wire.ts';
 import { SecureBufferPool } from '../../src/connectors/secure-buffers.ts';
 import type { Secret } from '../../src/vault/types.ts';
 import { RecordingCell, secretDigits, testSecret } from './cells.ts';
@@ -49,6 +49,13 @@ const reply = Buffer.concat([
   message('C', Buffer.from('SELECT 2\0')),
   ready,
 ]);
+
+/** The bytes writeExtendedQuery sends, copied before its write callback releases the lease. */
+function buildExtendedQuery(sql: string, params: readonly WireParam[]): Buffer {
+  let copy = Buffer.alloc(0);
+  writeExtendedQuery({ write: (chunk, done) => { copy = Buffer.from(chunk); done(); return true; } }, sql, params);
+  return copy;
+}
 
 test('extended query bytes: Parse, Bind (secret binary, plain text, NULL), Describe, Execute, Sync', () => {
   const out = buildExtendedQuery('SELECT $1, $2, $3', [testSecret('account', '12345678'), 'CA', null]);

@@ -157,12 +157,12 @@ test('TLS is required unless insecureDevelopment is set, and insecure mode is lo
   assert.throws(() => new PostgresConnector({ ...config(), tls: { ca: pki.ca, cert: '', key: pki.client.key } }, silentLogger), ConnectorConfigError);
   assert.throws(() => new PostgresConnector({ ...config(), insecureDevelopment: true }, silentLogger), ConnectorConfigError);
   const warnings: object[] = [];
-  const logger = { ...silentLogger, warn: (obj: object) => warnings.push(obj) };
+  const logger = { ...silentLogger, warn: (obj: object, msg?: string) => warnings.push({ ...obj, msg }) };
   const insecure = connector({ tls: undefined, insecureDevelopment: true }, logger);
   assert.equal(insecure.health().insecureDevelopment, true);
   // The city database accepts TLS only (hostssl), so plaintext is refused by the server too.
   await refused(insecure.run('ticketByCitation', [testSecret('account', '12345678')]), 'rejected');
-  assert.ok(warnings.some((warning) => (warning as { event?: string }).event === 'backend.insecure'));
+  assert.ok(warnings.some((warning) => (warning as { msg?: string }).msg?.startsWith('INSECURE')));
 });
 
 test('refused: a CA other than the pinned one', async () => {
