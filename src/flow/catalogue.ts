@@ -115,7 +115,8 @@ export class PromptCatalogue implements PromptLookup {
     const language = clip.slice(0, slash);
     const id = clip.slice(slash + 1);
     if (!this.has(language, id)) return null;
-    for (const dir of [...this.overlays, this.root]) {
+    // A later overlay wins, as with the server's prompts.overlays.
+    for (const dir of [...this.overlays].reverse().concat(this.root)) {
       const path = join(dir, language, `${id}.wav`);
       if (existsSync(path)) return path;
     }

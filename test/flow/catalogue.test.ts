@@ -58,6 +58,16 @@ test('an overlay recording replaces the generated audio; unknown ids and travers
     assert.equal(withOverlay.audioPath('es-US/goodbye'), join(catalogue.root, 'es-US', 'goodbye.wav'));
     assert.equal(withOverlay.audioPath('en-US/no.such.prompt'), null);
     assert.equal(withOverlay.audioPath('en-US/../../package.json'), null);
+    // With several overlays the later one wins, as the server's prompts.overlays does.
+    const later = mkdtempSync(join(tmpdir(), 'prompts-'));
+    try {
+      mkdirSync(join(later, 'en-US'));
+      writeFileSync(join(later, 'en-US', 'goodbye.wav'), 'y');
+      assert.equal(new PromptCatalogue({ overlays: [dir, later] }).audioPath('en-US/goodbye'), join(later, 'en-US', 'goodbye.wav'));
+      assert.equal(new PromptCatalogue({ overlays: [later, dir] }).audioPath('en-US/goodbye'), join(dir, 'en-US', 'goodbye.wav'));
+    } finally {
+      rmSync(later, { recursive: true, force: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
