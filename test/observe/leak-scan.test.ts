@@ -29,3 +29,9 @@ test('times, fractions and hex tags do not count as short canaries', () => {
   assert.deepEqual(found([line], ['483', '8123', '592', '0134']), []);
   assert.deepEqual(tokens('a=1;b:23 [x4]'), ['a', '1', 'b', '23', 'x4']);
 });
+
+test('a numeric process id is the kernel\'s, not a keyed value: only a number under a pid key is passed over', () => {
+  assert.deepEqual(found([`{"event":"demo.ready","gateway":{"pid":17118}}`], ['17118']), []);
+  assert.deepEqual(found([`{"event":"demo.ready","gateway":{"pid":"17118"}}`], ['17118']), ['0 line 0 $.gateway.pid']);
+  assert.deepEqual(found([`{"event":"demo.ready","gateway":{"port":17118}}`], ['17118']), ['0 line 0 $.gateway.port']);
+});
