@@ -85,7 +85,7 @@ function tlsProblems(tls: TlsMaterialRef, resolved: (name: string) => string): P
   };
   const certificates = (key: 'certFile' | 'caFile'): Buffer | undefined => {
     const bytes = read(key);
-    const problem = bytes === undefined ? undefined : certificateProblem(bytes);
+    const problem = bytes === undefined ? undefined : certificateProblem(bytes, key === 'certFile');
     if (problem !== undefined) problems.push({ path: [...tls.path, key], message: `${tls[key]}: ${problem}` });
     return problem === undefined ? bytes : undefined;
   };
@@ -119,16 +119,27 @@ function tlsProblems(tls: TlsMaterialRef, resolved: (name: string) => string): P
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 /** Every certificate in a PEM file (a chain or a CA bundle) must parse; there must be one. */
-function certificateProblem(pem: Buffer): string | undefined {
+/**
+ * Why a PEM certificate file cannot be used, or undefined. For our own certificate (`own`)
+ * the first one must also be valid now: every peer would refuse it. A CA bundle may hold
+ * expired roots, as system bundles do, so only its parsing is checked.
+ */
+function certificateProblem(pem: Buffer, own: boolean, now = Date.now()): string | undefined {
   // Certificates are public: reading them as text is fine (a key is never run through this).
   const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) return 'no PEM certificate in the file (-----BEGIN CERTIFICATE-----)';
+  const parsed: X509Certificate[] = [];
   for (const [index, block] of blocks.entries()) {
     try {
-      new X509Certificate(block);
+      parsed.push(new X509Certificate(block));
     } catch (error) {
       return `certificate ${index + 1} does not parse (${opensslReason(error)})`;
     }
+  }
+  const leaf = parsed[0];
+  if (own && leaf !== undefined) {
+    if (Date.parse(leaf.validTo) < now) return `certificate expired on ${leaf.validTo}`;
+    if (Date.parse(leaf.validFrom) > now) return `certificate not valid before ${leaf.validFrom}`;
   }
   return undefined;
 }

@@ -429,6 +429,22 @@ test('preflight: a flow that is not a flow, a garbage certificate and key, a key
   }
 });
 
+test('preflight: our own expired certificate is refused at its key; a CA file is only parsed', async () => {
+  const pki = createPki({ negativeVariants: true });
+  try {
+    const expired = pki.variants!.expiredClient;
+    const config = tlsConfig({ sipCert: pki.server.cert, sipKey: pki.server.key, dbCa: pki.ca, dbCert: expired.cert, dbKey: expired.key });
+    await withConfigAsync(config, async (file, dir) => {
+      writeFileSync(join(dir, 'flow.yaml'), 'name: ok\nagent: sip:agent@example.test\nsteps:\n  - hangup: true\n');
+      const problems = await startProblemsOf(file);
+      assert.deepEqual(problems.map((problem) => problem.split(': ')[0]), ['backends.city.tls.certFile']);
+      assert.match(problems[0]!, /: certificate expired on /);
+    });
+  } finally {
+    pki.remove();
+  }
+});
+
 test('preflight: a YAML flow with errors is reported at its key with the line in the flow file', async () => {
   await withConfigAsync(minimal, async (file, dir) => {
     writeFileSync(join(dir, 'flow.yaml'), 'name: broken\nagent: sip:agent@example.test\nsteps:\n  - goto: nowhere\n');
