@@ -161,7 +161,6 @@ class PkiWriter {
     const key = this.path(`${name}.key`);
     const certPath = this.path(`${name}.crt`);
     writeFileSync(key, privatePem, { mode: 0o600 });
-    chmodSync(key, 0o600);
     writeFileSync(certPath, forge.pki.certificateToPem(cert), { mode: 0o644 });
     return { cert: certPath, key };
   }

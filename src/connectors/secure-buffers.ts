@@ -14,6 +14,7 @@
 // it may be swapped) and counts it in stats().fallbacks: a burst must never fail a call.
 import sodium from 'sodium-native';
 import { fixedBuffer } from './fixed-buffer.ts';
+import { tryLock } from '../vault/memory-lock.ts';
 
 export interface SecureLease {
   /** Exactly the requested length; zero-filled when handed out. */
@@ -138,15 +139,6 @@ export function fallbackLease(length: number): SecureLease {
       bytes.fill(0);
     },
   };
-}
-
-function tryLock(memory: Buffer): boolean {
-  try {
-    sodium.sodium_mlock(memory);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let shared: SecureBufferPool | undefined;

@@ -1,6 +1,7 @@
 // One call cell's secure memory: a libsodium guarded allocation split into fixed-size
 // slots handed out by a bump allocator, zeroed and read back at the end of every call.
 import sodium from 'sodium-native';
+import { tryLock } from './memory-lock.ts';
 
 export interface ArenaOptions {
   /** Bytes per slot; one slot holds one Secret (a PAN is at most 19 digits). */
@@ -97,14 +98,5 @@ export class SecureArena {
     if (this.#accessDepth === 0 && this.#protectIdle) sodium.sodium_mprotect_noaccess(memory);
     this.#nextSlot = 0;
     return verified;
-  }
-}
-
-function tryLock(memory: Buffer): boolean {
-  try {
-    sodium.sodium_mlock(memory);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -13,7 +13,7 @@ export { SECRET_TEXT } from './secret.ts';
 export { WIPE_BUCKETS_SECONDS } from './wipe-stats.ts';
 export type { WipeHistogram, WipeCounters } from './wipe-stats.ts';
 export type { MemoryLockReport, MemoryLockState } from './memory-lock.ts';
-export { memoryLockReport, lockedBytesFor } from './memory-lock.ts';
+export { memoryLockReport, lockedBytesFor, tryLock } from './memory-lock.ts';
 export { hardeningFindings, enforceHardening, readHardeningInput, blockInspectorSignal, splitNodeOptions } from './hardening.ts';
 export type { HardeningInput, HardeningFinding, FindingSeverity } from './hardening.ts';
 export * from './errors.ts';

@@ -1,4 +1,5 @@
 // Whether the arenas are really locked in RAM (never swapped), and the command that fixes it.
+import sodium from 'sodium-native';
 import { softLimit } from './proc-limits.ts';
 
 export const MEMLOCK_ROW = 'Max locked memory';
@@ -36,4 +37,14 @@ export function memoryLockReport(input: { arenasLocked: boolean; requiredBytes: 
     `\`ulimit -l ${neededKiB}\` before starting, or \`LimitMEMLOCK=${neededKiB}K\` in the systemd unit, ` +
     `or \`--ulimit memlock=${neededKiB * 1024}\` for docker run`;
   return { state: 'unlocked', requiredBytes: input.requiredBytes, limitBytes, remedy };
+}
+
+/** mlock()s a sodium allocation; false (not a throw) when RLIMIT_MEMLOCK or privileges refuse. */
+export function tryLock(memory: Buffer): boolean {
+  try {
+    sodium.sodium_mlock(memory);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -15,7 +15,7 @@ import { runFlow } from '../../src/flow/runner.ts';
 import { cellPort } from '../../src/flow/vault-cell-port.ts';
 import { acquireCell } from '../connectors/cells.ts';
 import { loadPromptAssets, type PromptAssets } from '../../src/server/prompt-assets.ts';
-import { expectedFrames, ramp, writeMiniCatalogue, writeWav } from './wav-fixture.ts';
+import { expectedFrames, ramp, writeMiniCatalogue, writeWav } from '../support/wav-fixture.ts';
 
 function promptStore(): PromptStore {
   const store = new PromptStore();

@@ -11,7 +11,7 @@ import { loadPromptAssets } from '../../src/server/prompt-assets.ts';
 import { defineFlow } from '../../src/flow/define-flow.ts';
 import { simulate } from '../../src/flow/simulator.ts';
 import { PromptCatalogue } from '../../src/flow/catalogue.ts';
-import { expectedFrames, ramp, writeMiniCatalogue, writeWav } from './wav-fixture.ts';
+import { expectedFrames, ramp, writeMiniCatalogue, writeWav } from '../support/wav-fixture.ts';
 
 function withDir(run: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
